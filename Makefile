@@ -1,0 +1,49 @@
+# fileserver: the two README commands (`make run`, `make test`) and the stack's controls.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test up down status logs venv lint system-deps bench jmeter clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Optional system packages (Java for JMeter, Prometheus); installed only when root.
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: venv system-deps
+	$(BIN)/python -m devstack.cli up
+	$(BIN)/python -m devstack.demo
+
+test: venv system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+up: venv
+	$(BIN)/python -m devstack.cli up
+
+down: venv
+	$(BIN)/python -m devstack.cli down
+
+status: venv
+	$(BIN)/python -m devstack.cli status
+
+logs: venv
+	$(BIN)/python -m devstack.cli logs
+
+lint: venv
+	$(BIN)/ruff check .
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .stack
