@@ -1,0 +1,253 @@
+"""Pure computations of the Stats service: no I/O, no clock, no settings.
+
+Download events are validated, de-duplicated within a batch and bucketed to the UTC day of
+their ``at``; the derived figures (share of limit, balance, projection, capacity plan) are
+computed from the Downloader's account rows plus the batch's own increments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fileserver.errors import BadRequest
+
+MAX_ID_LENGTH = 200
+MAX_BATCH_EVENTS = 10_000
+SECONDS_PER_DAY = 86_400
+# Average month used by the capacity plan (the seed's "500 TB/month" over 30.4 days).
+DAYS_PER_MONTH = 30.4
+BYTES_PER_MB = 10**6
+
+
+@dataclass(frozen=True)
+class DownloadEvent:
+    event_id: str
+    file_id: str
+    account_id: str
+    bytes: int
+    at: datetime  # timezone-aware, UTC
+
+    @property
+    def day(self) -> date:
+        """The UTC day the download counts on, whenever the event is computed."""
+        return self.at.date()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event_id": self.event_id, "file_id": self.file_id,
+                "account_id": self.account_id, "bytes": self.bytes,
+                "at": format_utc(self.at), "day": self.day.isoformat()}
+
+
+def format_utc(moment: datetime) -> str:
+    """ISO-8601 in UTC with milliseconds and a ``Z``: ``2026-11-25T10:00:00.123Z``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _identifier(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string")
+    if len(value) > MAX_ID_LENGTH or any(ord(c) < 32 for c in value):
+        raise ValueError(f"{name} is too long or has control characters")
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("at must be an ISO-8601 string")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"at is not ISO-8601: {value[:40]!r}") from exc
+    if moment.tzinfo is None:
+        raise ValueError("at must carry a timezone (e.g. a trailing Z)")
+    return moment.astimezone(UTC)
+
+
+def parse_event(raw: Any) -> DownloadEvent:
+    """One event from its JSON form; ValueError says what is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError("an event must be a JSON object")
+    size = raw.get("bytes")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValueError("bytes must be a non-negative integer")
+    return DownloadEvent(event_id=_identifier(raw, "event_id"), file_id=_identifier(raw, "file_id"),
+                         account_id=_identifier(raw, "account_id"), bytes=size,
+                         at=_timestamp(raw.get("at")))
+
+
+def parse_batch(raw_events: Any) -> list[DownloadEvent]:
+    """All events of a request, or BadRequest listing every invalid one (nothing is half-taken)."""
+    if isinstance(raw_events, dict):
+        raw_events = [raw_events]
+    if not isinstance(raw_events, list) or not raw_events:
+        raise BadRequest("events must be a non-empty list of download events")
+    if len(raw_events) > MAX_BATCH_EVENTS:
+        raise BadRequest(f"at most {MAX_BATCH_EVENTS} events per request")
+    events, problems = [], []
+    for index, raw in enumerate(raw_events):
+        try:
+            events.append(parse_event(raw))
+        except ValueError as exc:
+            problems.append({"index": index, "problem": str(exc)})
+    if problems:
+        raise BadRequest(f"{len(problems)} invalid event(s)", details={"invalid": problems[:50]})
+    return events
+
+
+def dedupe(events: Sequence[DownloadEvent]) -> tuple[list[DownloadEvent], int]:
+    """The first event of each ``event_id``, in order, and how many repeats were dropped."""
+    seen: set[str] = set()
+    unique: list[DownloadEvent] = []
+    for event in events:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            unique.append(event)
+    return unique, len(events) - len(unique)
+
+
+@dataclass
+class Increment:
+    """What a batch adds to one file or one account."""
+
+    downloads: int = 0
+    bytes_total: int = 0
+    bytes_by_day: dict[str, int] = field(default_factory=dict)
+
+    def add(self, event: DownloadEvent) -> None:
+        self.downloads += 1
+        self.bytes_total += event.bytes
+        day = event.day.isoformat()
+        self.bytes_by_day[day] = self.bytes_by_day.get(day, 0) + event.bytes
+
+
+def increments(events: Iterable[DownloadEvent], key: str) -> dict[str, Increment]:
+    """Per-``file_id`` or per-``account_id`` increments of a de-duplicated batch."""
+    if key not in ("file_id", "account_id"):
+        raise ValueError(f"cannot group by {key!r}")
+    result: dict[str, Increment] = {}
+    for event in events:
+        result.setdefault(getattr(event, key), Increment()).add(event)
+    return result
+
+
+def jain_index(values: Sequence[float]) -> float | None:
+    """Jain's fairness index (sum x)^2 / (n * sum x^2): 1 = perfectly even, 1/n = one takes all.
+
+    None when there is nothing to compare (no values, or all zero).
+    """
+    squares = sum(v * v for v in values)
+    if not values or squares == 0:
+        return None
+    return sum(values) ** 2 / (len(values) * squares)
+
+
+def day_start(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return datetime(utc.year, utc.month, utc.day, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AccountDay:
+    """One account's transfer on the current UTC day against its daily limit."""
+
+    account_id: str
+    bytes_today: int
+    daily_limit_bytes: int
+
+    @property
+    def share_of_limit(self) -> float:
+        return self.bytes_today / self.daily_limit_bytes if self.daily_limit_bytes > 0 else 1.0
+
+
+def accounts_today(rows: Iterable[Mapping[str, Any]], batch: Mapping[str, Increment],
+                   today: date, default_limit: int) -> list[AccountDay]:
+    """The Downloader's account rows plus what this batch adds to ``today``.
+
+    Events of accounts absent from the rows (deleted) are accepted but cannot carry
+    traffic any more, so they are left out of the derived figures.
+    """
+    key = today.isoformat()
+    result = []
+    for row in rows:
+        account_id = str(row.get("account_id"))
+        added = batch[account_id].bytes_by_day.get(key, 0) if account_id in batch else 0
+        limit = row.get("daily_limit_bytes")
+        limit = limit if isinstance(limit, int) and limit > 0 else default_limit
+        result.append(AccountDay(account_id, int(row.get("bytes_today") or 0) + added, limit))
+    return result
+
+
+def balance(accounts: Sequence[AccountDay]) -> dict[str, Any]:
+    """How evenly today's bytes are spread: max, min, max/min and Jain's index."""
+    values = [a.bytes_today for a in accounts]
+    low, high = (min(values), max(values)) if values else (0, 0)
+    return {"accounts": len(values), "bytes_today_max": high, "bytes_today_min": low,
+            "max_min_ratio": high / low if low > 0 else None,
+            "jain_index": jain_index(values)}
+
+
+def projection(accounts: Sequence[AccountDay], now: datetime) -> dict[str, Any]:
+    """When today's total transfer runs out at the rate observed since UTC midnight."""
+    used = sum(a.bytes_today for a in accounts)
+    capacity = sum(a.daily_limit_bytes for a in accounts)
+    remaining = max(capacity - used, 0)
+    elapsed = (now - day_start(now)).total_seconds()
+    rate = used / elapsed if elapsed > 0 else 0.0
+    seconds_left_in_day = SECONDS_PER_DAY - elapsed
+    until = remaining / rate if rate > 0 else None
+    return {"bytes_today": used, "limit_today": capacity, "remaining_bytes": remaining,
+            "rate_bytes_per_second": rate, "seconds_until_exhausted": until,
+            "exhausted_at": format_utc(now + timedelta(seconds=until)) if until is not None
+            else None,
+            "exhausted_before_day_end": until is not None and until < seconds_left_in_day}
+
+
+@dataclass(frozen=True)
+class CapacityTarget:
+    monthly_users: int
+    mb_per_user: int
+    account_daily_limit_bytes: int
+
+
+def accounts_needed(bytes_per_day: float, daily_limit_bytes: int) -> int:
+    """ceil(bytes_per_day / daily_limit_bytes): whole accounts carrying a daily demand."""
+    if daily_limit_bytes <= 0:
+        raise ValueError("the daily limit must be positive")
+    return math.ceil(bytes_per_day / daily_limit_bytes) if bytes_per_day > 0 else 0
+
+
+def capacity_plan(rate_bytes_per_second: float, active_accounts: int,
+                  target: CapacityTarget) -> dict[str, Any]:
+    """Accounts needed for the observed rate and for the configured monthly target.
+
+    target bytes/day = monthly_users x mb_per_user x 10^6 / 30.4; accounts = ceil(that / limit).
+    """
+    observed_per_day = rate_bytes_per_second * SECONDS_PER_DAY
+    target_per_month = target.monthly_users * target.mb_per_user * BYTES_PER_MB
+    target_per_day = target_per_month / DAYS_PER_MONTH
+    limit = target.account_daily_limit_bytes
+    for_target = accounts_needed(target_per_day, limit)
+    return {"account_daily_limit_bytes": limit, "active_accounts": active_accounts,
+            "observed_bytes_per_day": observed_per_day,
+            "accounts_needed_observed": accounts_needed(observed_per_day, limit),
+            "target_monthly_users": target.monthly_users, "target_mb_per_user": target.mb_per_user,
+            "target_bytes_per_month": target_per_month, "target_bytes_per_day": target_per_day,
+            "accounts_needed_target": for_target,
+            "accounts_missing_for_target": max(for_target - active_accounts, 0)}
+
+
+def summary(rows: Iterable[Mapping[str, Any]], batch: Mapping[str, Increment], now: datetime,
+            target: CapacityTarget) -> dict[str, Any]:
+    """Every derived figure, as stored by the Downloader and served by ``stats-summary``."""
+    accounts = accounts_today(rows, batch, now.astimezone(UTC).date(),
+                              target.account_daily_limit_bytes)
+    projected = projection(accounts, now)
+    return {"computed_at": format_utc(now), "day": now.astimezone(UTC).date().isoformat(),
+            "share_of_limit": {a.account_id: a.share_of_limit for a in accounts},
+            "balance": balance(accounts), "projection": projected,
+            "capacity": capacity_plan(projected["rate_bytes_per_second"], len(accounts), target)}
