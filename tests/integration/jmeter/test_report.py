@@ -1,0 +1,52 @@
+"""Report figures from JTL samples: percentiles, per-sampler counts, spread over runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jmeter import report
+from jmeter.jtl import Sample, read_jtl
+
+
+def _sample(ts: int, elapsed: int, label: str = "a", ok: bool = True, msg: str = "") -> Sample:
+    return Sample(ts, elapsed, label, "200" if ok else "500", ok, msg, 10)
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = list(range(1, 101))
+    assert report.percentile(values, 50) == 50
+    assert report.percentile(values, 95) == 95
+    assert report.percentile(values, 99) == 99
+    assert report.percentile([7], 99) == 7
+    assert report.percentile([], 50) == 0
+
+
+def test_summarize_counts_errors_and_assertion_failures_per_sampler() -> None:
+    samples = [_sample(1000, 100), _sample(1500, 300, "b", ok=False, msg="expected 200"),
+               _sample(2000, 1000, "b", ok=False)]
+    summary = report.summarize(samples)
+    assert summary["overall"]["duration_s"] == 2.0  # 1000 → 3000 ms
+    assert summary["overall"]["throughput_per_s"] == 1.5
+    assert summary["samplers"]["b"]["errors"] == 2
+    assert summary["samplers"]["b"]["assertion_failures"] == 1
+    assert summary["samplers"]["a"]["errors"] == 0
+    assert [f["message"] for f in summary["failures"]] == ["expected 200", "(no message)"]
+
+
+def test_spread_reports_min_max_and_coefficient_of_variation() -> None:
+    assert report.spread([90.0, 100.0, 110.0]) == {
+        "min": 90.0, "max": 110.0, "mean": 100.0, "cv": 0.0816}
+    assert report.spread([5.0])["cv"] == 0.0
+
+
+def test_read_jtl_parses_quoted_failure_messages(tmp_path: Path) -> None:
+    jtl = tmp_path / "r.jtl"
+    jtl.write_text(
+        "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,"
+        "failureMessage,bytes\n"
+        '1700000000000,12,get url,404,Not Found,t 1-1,text,false,"Test failed: code, 404",77\n'
+    )
+    [sample] = read_jtl(jtl)
+    assert sample.label == "get url" and sample.elapsed_ms == 12 and not sample.success
+    assert sample.failure_message == "Test failed: code, 404" and sample.assertion_failed
+    assert read_jtl(tmp_path / "none.jtl") == []
