@@ -75,7 +75,8 @@ def stats_compute(gateway: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     port = free_port()
     log = tmp_path_factory.mktemp("stats") / "stats-compute.log"
     env = {**os.environ, "GATEWAY_URL": gateway, "FILESERVER_ADMIN_TOKEN": TOKEN,
-           "TARGET_MONTHLY_USERS": "1000000", "TARGET_MB_PER_USER": "500"}
+           "TARGET_MONTHLY_USERS": "1000000", "TARGET_MB_PER_USER": "500",
+           "STATS_SNAPSHOT_MAX_AGE_SECONDS": "0"}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve",
                                  "functions/stats-compute", "--port", str(port)], cwd=ROOT, env=env,
