@@ -6,10 +6,12 @@ Each builder returns ``(element, children)``; :func:`plan_xml` writes the nested
 
 from __future__ import annotations
 
+import copy
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 # Response Assertion test types (org.apache.jmeter.assertions.ResponseAssertion).
+MATCH = 1
 CONTAINS = 2
 NOT = 4
 EQUALS = 8
@@ -243,5 +245,5 @@ def plan_xml(root: Node) -> str:
 
 def _tree(parent: ET.Element, nodes: list[Node]) -> None:
     for node in nodes:
-        parent.append(node.element)
+        parent.append(copy.deepcopy(node.element))  # a shared Node may appear twice
         _tree(ET.SubElement(parent, "hashTree"), node.children)

@@ -48,19 +48,21 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
     """Overall and per-sampler figures of one run, and its failed samples."""
     if not samples:
         return {"overall": _figures([], 1.0) | {"duration_s": 0.0}, "samplers": {},
-                "failures": []}
+                "failures": [], "requirements": {}}
     span = _span_s(samples)
     by_label: dict[str, list[Sample]] = defaultdict(list)
     for sample in samples:
         by_label[sample.label].append(sample)
+    samplers = {label: _figures(group, span) for label, group in by_label.items()}
     failures = [
         {"label": s.label, "code": s.code, "message": s.failure_message or "(no message)"}
         for s in samples if not s.success
     ]
     return {
         "overall": _figures(samples, span) | {"duration_s": round(span, 2)},
-        "samplers": {label: _figures(group, span) for label, group in by_label.items()},
+        "samplers": samplers,
         "failures": failures[:MAX_LISTED_FAILURES],
+        "requirements": requirements(samplers),
     }
 
 
@@ -119,7 +121,25 @@ def render_markdown(meta: dict[str, Any], runs: list[dict[str, Any]],
                   f"req/s; p50 {o['p50_ms']:.0f} ms, p95 {o['p95_ms']:.0f} ms, "
                   f"p99 {o['p99_ms']:.0f} ms; errors {o['errors']}; JMeter exit {run['exit_code']}",
                   "", *_sampler_table(run["summary"]["samplers"]), ""]
+        checklist = run["summary"].get("requirements", {})
+        if checklist:
+            lines.append("requirements: " + ", ".join(
+                f"{tag} {'ok' if c['errors'] == 0 else 'FAILED'}" for tag, c in checklist.items()))
+            lines.append("")
         lines += [f"![{Path(name).stem}]({name})" for name in run["charts"]] + [""]
         lines += [f"- FAILED `{f['label']}` ({f['code']}): {f['message']}"
                   for f in run["summary"]["failures"]]
     return "\n".join(lines) + "\n"
+
+
+def requirements(samplers: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per requirement tag (sampler names start with ``R01``, ``R02 R07``...): samples, errors."""
+    checklist: dict[str, dict[str, int]] = {}
+    for label, figures in samplers.items():
+        for word in label.split():
+            if not (len(word) == 3 and word[0] == "R" and word[1:].isdigit()):
+                break
+            entry = checklist.setdefault(word, {"samples": 0, "errors": 0})
+            entry["samples"] += figures["samples"]
+            entry["errors"] += figures["errors"]
+    return dict(sorted(checklist.items()))

@@ -22,7 +22,7 @@ from typing import Any
 from jmeter import charts, report
 from jmeter.jtl import SAVE_PROPERTIES, read_jtl
 from jmeter.locate import Jmeter, JmeterNotFound, command, find_jmeter
-from jmeter.settings import plan_path, plan_properties, upload_files
+from jmeter.settings import oversized_file, plan_path, plan_properties, upload_files
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,6 +38,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=50, help="load plan: threads")
     parser.add_argument("--ramp", type=int, default=10, help="load plan: ramp-up seconds")
     parser.add_argument("--duration", type=int, default=60, help="load plan: seconds")
+    parser.add_argument("--max-ms", type=int, default=5000,
+                        help="load plan: slowest acceptable response (ms)")
+    parser.add_argument("--max-upload-bytes", type=int, default=0,
+                        help="the stack's MAX_UPLOAD_BYTES: also check that more answers 413")
     parser.add_argument("--accounts", type=int, default=3, help="Drive accounts to register")
     parser.add_argument("--out", type=Path, help="results folder")
     parser.add_argument("-J", dest="extra", action="append", default=[], metavar="KEY=VALUE",
@@ -86,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     plan = plan_path(args.plan, HERE)
     out = args.out or HERE / "results" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
-    props = plan_properties(args, upload_files(out / "files"))
+    files = upload_files(out / "files")
+    if args.max_upload_bytes > 0:
+        files.update(oversized_file(out / "files", args.max_upload_bytes))
+    props = plan_properties(args, files)
     runs = []
     for number in range(1, args.runs + 1):
         props["run_id"] = f"{out.name}-{number}"

@@ -31,6 +31,14 @@ def upload_files(folder: Path) -> dict[str, str]:
     return paths
 
 
+def oversized_file(folder: Path, limit: int) -> dict[str, str]:
+    """A (sparse) file one byte over ``limit`` for the 413 check, and the flag enabling it."""
+    path = folder / "file_too_big.bin"
+    with path.open("wb") as handle:
+        handle.truncate(limit + 1)
+    return {"file_too_big": str(path.resolve()), "check_413": "true"}
+
+
 def stack_dir() -> Path:
     return Path(os.environ.get("STACK_DIR") or Path.cwd() / ".stack")
 
@@ -72,6 +80,7 @@ def plan_properties(args: argparse.Namespace, files: dict[str, str]) -> dict[str
     emulator = args.emulator or stack_url(folder, "emulator") or DEFAULT_EMULATOR
     props = {**_split("gateway", gateway), **_split("emulator", emulator), **files}
     props.update(token=args.token or stack_token(folder), threads=str(args.threads),
-                 ramp=str(args.ramp), duration=str(args.duration), accounts=str(args.accounts))
+                 ramp=str(args.ramp), duration=str(args.duration), accounts=str(args.accounts),
+                 writer_threads=str(max(1, args.threads // 10)), max_ms=str(args.max_ms))
     props.update(item.split("=", 1) for item in args.extra)
     return props

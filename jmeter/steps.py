@@ -1,0 +1,71 @@
+"""Building blocks shared by the fileserver plans: gateway calls, admin auth, polling."""
+
+from __future__ import annotations
+
+from jmeter import jmx
+from jmeter.jmx import Node
+
+ADMIN = jmx.headers("admin token", [("Authorization", "Bearer ${__P(token,)}")])
+JSON = jmx.headers("json body", [("Content-Type", "application/json")])
+BAD_TOKEN = jmx.headers("wrong token", [("Authorization", "Bearer wrong-${__UUID()}")])
+EMULATOR = jmx.Target("${__P(emulator_protocol,http)}", "${__P(emulator_host,127.0.0.1)}",
+                      "${__P(emulator_port,19070)}")
+ID = '"id":\\s*"([^"]+)"'
+# A service-account key is a flat JSON object holding "private_key", wrapped or not.
+# While polling, any HTTP answer is fine (a transport error is not).
+ANY_HTTP_STATUS = jmx.expect("any HTTP status", ["[1-5][0-9][0-9]"], "response_code", jmx.MATCH,
+                             ignore_status=True)
+KEY = '(?s)(\\{[^{}]*"private_key"[^{}]*\\})'
+
+
+def fn(name: str, rest: str = "") -> str:
+    """The gateway path of function ``name`` (``rest`` is what the function sees)."""
+    return f"/function/{name}{rest}"
+
+
+def defaults() -> Node:
+    return jmx.http_defaults("${__P(gateway_protocol,http)}", "${__P(gateway_host,127.0.0.1)}",
+                             "${__P(gateway_port,8080)}", "${__P(timeout_ms,30000)}")
+
+
+def admin(name: str, method: str, path: str, *children: Node, **kwargs: object) -> Node:
+    """An admin call: the sampler carries the admin token (and JSON type for a body)."""
+    extra = [JSON] if kwargs.get("body") is not None else []
+    return jmx.http(name, method, path, ADMIN, *extra, *children, **kwargs)  # type: ignore[arg-type]
+
+
+def unauthorized(name: str, method: str, path: str, body: str | None = None) -> Node:
+    """The call with a wrong token answers 401."""
+    extra = [JSON] if body is not None else []
+    return jmx.http(name, method, path, BAD_TOKEN, *extra, jmx.expect_status("401"), body=body)
+
+
+def status_is(code: str, *patterns: str) -> list[Node]:
+    """Assert the status code and that the body matches every regex in ``patterns``."""
+    checks = [jmx.expect_status(code)]
+    checks += [jmx.expect(f"body has {p}", [p]) for p in patterns]
+    return checks
+
+
+def poll(name: str, path: str, done_regex: str, seconds: str = "${__P(wait_s,120)}",
+         on_code: bool = False, admin_call: bool = False) -> Node:
+    """Repeat GET ``path`` every 500 ms until its body (or status) matches ``done_regex``.
+
+    A Regular Expression Extractor sets the loop variable to ``false`` on a match (its
+    template has no group), so no scripting is needed; a Runtime Controller bounds the wait.
+    A last sampler named ``name`` asserts the final state, so a timeout fails the plan.
+    """
+    var = "poll_" + "".join(c if c.isalnum() else "_" for c in name)
+    auth = [ADMIN] if admin_call else []
+
+    def attempt(*timer: Node) -> Node:
+        extractor = jmx.extract(var, done_regex, default="true", template="false")
+        if on_code:
+            extractor.element.find("stringProp[@name='RegexExtractor.useHeaders']").text = "code"
+        return jmx.http(f"{name} (poll)", "GET", path, *auth, *timer, extractor, ANY_HTTP_STATUS)
+
+    waiting = jmx.while_loop(f"until {name}", f"${{{var}}}", attempt(jmx.pause("500")))
+    final = jmx.http(name, "GET", path, *auth, *(
+        [jmx.expect_status(done_regex)] if on_code else status_is("200", done_regex)))
+    return jmx.transaction(name, attempt(), jmx.runtime(f"{name} within limit", seconds, waiting),
+                           final)
