@@ -47,3 +47,9 @@ bench: venv
 
 clean:
 	rm -rf $(VENV) .stack
+
+## JMeter plans (issue 9): PLAN=functional|load|file.jmx, RUNS=N, GATEWAY_URL=..., JMETER_ARGS=...
+RUNS ?= 1
+PLAN ?= functional
+jmeter: venv system-deps
+	$(BIN)/python -m jmeter.run --plan $(PLAN) --runs $(RUNS) $(if $(GATEWAY_URL),--gateway $(GATEWAY_URL)) $(JMETER_ARGS)
