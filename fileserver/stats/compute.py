@@ -200,11 +200,14 @@ def projection(accounts: Sequence[AccountDay], now: datetime) -> dict[str, Any]:
     rate = used / elapsed if elapsed > 0 else 0.0
     seconds_left_in_day = SECONDS_PER_DAY - elapsed
     until = remaining / rate if rate > 0 else None
+    # Limits reset at midnight: a moment after today's end is meaningless (and a tiny rate
+    # would put it past the year 9999).
+    before_day_end = until is not None and until < seconds_left_in_day
     return {"bytes_today": used, "limit_today": capacity, "remaining_bytes": remaining,
             "rate_bytes_per_second": rate, "seconds_until_exhausted": until,
-            "exhausted_at": format_utc(now + timedelta(seconds=until)) if until is not None
+            "exhausted_at": format_utc(now + timedelta(seconds=until)) if before_day_end
             else None,
-            "exhausted_before_day_end": until is not None and until < seconds_left_in_day}
+            "exhausted_before_day_end": before_day_end}
 
 
 @dataclass(frozen=True)

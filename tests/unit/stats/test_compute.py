@@ -127,10 +127,18 @@ def test_projection_at_the_rate_since_midnight():
     # 150 GB left at 50 GB per 6 h = 18 h: not before the day ends (18 h left).
     assert figures["seconds_until_exhausted"] == pytest.approx(18 * 3600)
     assert figures["exhausted_before_day_end"] is False
+    assert figures["exhausted_at"] is None  # limits reset at midnight first
     hot = c.projection([c.AccountDay("a", 80 * GB, 100 * GB)], now)
     assert hot["seconds_until_exhausted"] == pytest.approx(1.5 * 3600)
     assert hot["exhausted_at"] == "2026-11-25T07:30:00.000Z"
     assert hot["exhausted_before_day_end"] is True
+
+
+def test_a_tiny_rate_projects_no_moment_instead_of_overflowing():
+    now = datetime(2026, 11, 25, 23, 59, 59, tzinfo=UTC)
+    figures = c.projection([c.AccountDay("a", 1, 10**18)], now)
+    assert figures["seconds_until_exhausted"] > 10**13  # past the year 9999
+    assert figures["exhausted_at"] is None
 
 
 def test_projection_with_no_traffic_never_runs_out():
