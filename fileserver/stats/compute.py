@@ -174,12 +174,20 @@ def accounts_today(rows: Iterable[Mapping[str, Any]], batch: Mapping[str, Increm
     key = today.isoformat()
     result = []
     for row in rows:
-        account_id = str(row.get("account_id"))
+        account_id = row.get("account_id")
+        if not isinstance(account_id, str) or not account_id:
+            continue  # not an account row: ignore rather than report a phantom account
         added = batch[account_id].bytes_by_day.get(key, 0) if account_id in batch else 0
-        limit = row.get("daily_limit_bytes")
-        limit = limit if isinstance(limit, int) and limit > 0 else default_limit
-        result.append(AccountDay(account_id, int(row.get("bytes_today") or 0) + added, limit))
+        limit = _count(row.get("daily_limit_bytes")) or default_limit
+        result.append(AccountDay(account_id, _count(row.get("bytes_today")) + added, limit))
     return result
+
+
+def _count(value: Any) -> int:
+    """A non-negative whole number from a report field; anything else counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        return 0
+    return int(value)
 
 
 def balance(accounts: Sequence[AccountDay]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fileserver.errors import BadRequest
 from fileserver.stats import compute as c
@@ -178,3 +180,28 @@ def test_summary_puts_the_figures_together():
     assert figures["share_of_limit"] == {"a1": 0.1}
     assert figures["balance"]["jain_index"] == 1.0
     assert figures["capacity"]["accounts_needed_observed"] == 1  # 20 GB/day at this rate
+
+
+def test_malformed_report_rows_do_not_break_the_figures():
+    rows = [{"account_id": "a1", "bytes_today": "lots", "daily_limit_bytes": -3},
+            {"bytes_today": 5}, {"account_id": "a2", "bytes_today": 2.0, "daily_limit_bytes": 4}]
+    days = c.accounts_today(rows, {}, date(2026, 11, 25), 100)
+    assert days == [c.AccountDay("a1", 0, 100), c.AccountDay("a2", 2, 4)]
+
+
+@settings(max_examples=200)
+@given(st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=50))
+def test_jain_index_lies_between_one_over_n_and_one(values):
+    index = c.jain_index(values)
+    if sum(values) == 0:
+        assert index is None
+    else:
+        assert 1 / len(values) - 1e-9 <= index <= 1 + 1e-9
+
+
+@given(st.lists(st.sampled_from(["e1", "e2", "e3", "e4"]), max_size=30))
+def test_dedupe_keeps_each_event_id_once_in_first_seen_order(ids):
+    events = [c.parse_event(event(i)) for i in ids]
+    unique, dropped = c.dedupe(events)
+    assert [e.event_id for e in unique] == list(dict.fromkeys(ids))
+    assert dropped == len(ids) - len(set(ids))
