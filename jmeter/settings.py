@@ -49,19 +49,30 @@ def stack_token(folder: Path) -> str:
     return path.read_text().strip() if path.exists() else ""
 
 
-def stack_url(folder: Path, component: str) -> str:
-    """The URL of ``component`` in ``.stack/stack.json`` ('' when unknown)."""
+def stack_url(folder: Path, names: tuple[str, ...]) -> str:
+    """URL of the first of ``names`` in ``stack.json``, else from ``config.json``'s ports."""
+    for name in names:
+        info = _components(folder).get(name)
+        if isinstance(info, dict) and info.get("url"):
+            return str(info["url"])
+    try:
+        ports = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    port = next((ports[n] for n in names if isinstance(ports.get(n), int)), None)
+    return f"http://127.0.0.1:{port}" if port else ""
+
+
+def _components(folder: Path) -> dict[str, object]:
+    """``stack.json``'s components by name (a mapping or a list of ``{"name", ...}``)."""
     try:
         data = json.loads((folder / "stack.json").read_text())
     except (OSError, ValueError):
-        return ""
-    components = data.get("components", data) if isinstance(data, dict) else {}
+        return {}
+    components = data.get("components", data) if isinstance(data, dict) else data
     if isinstance(components, list):
-        components = {str(c.get("name")): c for c in components if isinstance(c, dict)}
-    for name, info in components.items():
-        if component in str(name) and isinstance(info, dict) and info.get("url"):
-            return str(info["url"])
-    return ""
+        return {str(c.get("name")): c for c in components if isinstance(c, dict)}
+    return components if isinstance(components, dict) else {}
 
 
 def _split(prefix: str, url: str) -> dict[str, str]:
@@ -76,8 +87,9 @@ def _split(prefix: str, url: str) -> dict[str, str]:
 def plan_properties(args: argparse.Namespace, files: dict[str, str]) -> dict[str, str]:
     """Every ``-J`` property of a run (the plans read them with ``__P``)."""
     folder = stack_dir()
-    gateway = args.gateway or stack_url(folder, "gateway") or DEFAULT_GATEWAY
-    emulator = args.emulator or stack_url(folder, "emulator") or DEFAULT_EMULATOR
+    gateway = args.gateway or stack_url(folder, ("gateway",)) or DEFAULT_GATEWAY
+    emulator = (args.emulator or stack_url(folder, ("drive-emulator", "emulator", "drive"))
+                or DEFAULT_EMULATOR)
     props = {**_split("gateway", gateway), **_split("emulator", emulator), **files}
     props.update(token=args.token or stack_token(folder), threads=str(args.threads),
                  ramp=str(args.ramp), duration=str(args.duration), accounts=str(args.accounts),
