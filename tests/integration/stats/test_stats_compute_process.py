@@ -31,7 +31,7 @@ ACCOUNTS = [{"account_id": f"a{i:03d}", "bytes_today": GB if i == 0 else 0,
 class GatewayStandIn(BaseHTTPRequestHandler):
     received: list[dict] = []
     pages: list[dict] = []
-    ingest_status = 200
+    ingest_failures = 0  # answer 503 to this many stats-ingest calls first
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
@@ -57,7 +57,11 @@ class GatewayStandIn(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).received.append({"path": self.path, "body": body,
                                      "auth": self.headers.get("Authorization")})
-        self._answer(type(self).ingest_status, {"applied": len(body["events"]), "duplicates": 0})
+        if type(self).ingest_failures > 0:
+            type(self).ingest_failures -= 1
+            self._answer(503, {"error": {"code": "service_unavailable"}})
+            return
+        self._answer(200, {"applied": len(body["events"]), "duplicates": 0})
 
 
 @pytest.fixture(scope="module")
@@ -128,15 +132,26 @@ def test_invalid_events_get_a_json_400_and_nothing_is_sent(stats_compute):
     assert GatewayStandIn.received == []
 
 
-def test_a_failing_downloader_is_a_502(stats_compute):
-    GatewayStandIn.ingest_status = 503
+def test_a_brief_downloader_outage_is_retried(stats_compute):
+    GatewayStandIn.received.clear()
+    GatewayStandIn.ingest_failures = 2
+    response = requests.post(stats_compute, json={"events": [event("r1", "2026-11-25T01:00Z")]},
+                             timeout=10)
+    assert response.status_code == 200, response.text
+    assert len(GatewayStandIn.received) == 3  # two 503s, then applied
+
+
+def test_a_downloader_that_stays_down_is_a_502(stats_compute):
+    GatewayStandIn.received.clear()
+    GatewayStandIn.ingest_failures = 10
     try:
         response = requests.post(stats_compute, json={"events": [event("e9", "2026-11-25T01:00Z")]},
                                  timeout=10)
     finally:
-        GatewayStandIn.ingest_status = 200
+        GatewayStandIn.ingest_failures = 0
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "upstream_error"
+    assert len(GatewayStandIn.received) == 4  # first try + 3 retries
 
 
 def test_stats_metrics_are_exported(stats_compute):
