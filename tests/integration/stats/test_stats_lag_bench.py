@@ -1,0 +1,143 @@
+"""bench.stats_lag end to end against a real stats-compute process.
+
+A local server stands in for the gateway and plays a minimal Downloader: get-url hands out
+URLs round-robin over three accounts and queues each event to stats-compute on a thread pool
+(as the async gateway would); stats-ingest applies events once per event_id; file-stats and
+account-stats serve the counts. The bench must converge exactly and print its figures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from devstack.process import free_port, stop_pid, wait_until
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class MiniDownloader:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.seen: set[str] = set()
+        self.files: Counter[str] = Counter()
+        self.accounts: Counter[str] = Counter()
+        self.next_account = itertools.cycle(["a1", "a2", "a3"])
+        self.queue = ThreadPoolExecutor(max_workers=8)
+        self.stats_compute_url = ""
+
+    def hand_out(self, file_id: str) -> dict:
+        with self.lock:
+            account = next(self.next_account)
+        event = {"event_id": uuid.uuid4().hex, "file_id": file_id, "account_id": account,
+                 "bytes": 1000, "at": datetime.now(UTC).isoformat()}
+        self.queue.submit(requests.post, self.stats_compute_url, json={"events": [event]},
+                          timeout=10)
+        return {"url": "http://drive/uc", "file_id": file_id, "account_id": account,
+                "name": "x", "size": 1000, "event_id": event["event_id"]}
+
+    def ingest(self, body: dict) -> dict:
+        with self.lock:
+            fresh = [e for e in body["events"] if e["event_id"] not in self.seen]
+            for e in fresh:
+                self.seen.add(e["event_id"])
+                self.files[e["file_id"]] += 1
+                self.accounts[e["account_id"]] += 1
+        return {"applied": len(fresh), "duplicates": len(body["events"]) - len(fresh)}
+
+    def account_rows(self) -> dict:
+        with self.lock:
+            items = [{"account_id": a, "downloads": self.accounts[a], "bytes_today": 0,
+                      "daily_limit_bytes": 10**11} for a in ("a1", "a2", "a3")]
+        return {"items": items, "total": 3}
+
+
+def handler_for(mini: MiniDownloader) -> type[BaseHTTPRequestHandler]:
+    class Gateway(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _answer(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:  # noqa: N802
+            url = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if url.path == "/function/files":
+                self._answer(200, {"items": [{"id": "f1"}], "total": 1})
+            elif url.path == "/function/get-url":
+                self._answer(200, mini.hand_out(query["id"]))
+            elif url.path == "/function/account-stats":
+                self._answer(200, mini.account_rows())
+            elif url.path.startswith("/function/file-stats/"):
+                file_id = url.path.rsplit("/", 1)[1]
+                with mini.lock:
+                    count = mini.files[file_id]
+                self._answer(200, {"file_id": file_id, "downloads": count})
+            else:
+                self._answer(404, {"error": {"code": "not_found"}})
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self._answer(200, mini.ingest(body))
+
+    return Gateway
+
+
+@pytest.fixture
+def mini_stack(tmp_path: Path) -> Iterator[str]:
+    mini = MiniDownloader()
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler_for(mini))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    gateway = f"http://127.0.0.1:{server.server_port}"
+    port = free_port()
+    env = {**os.environ, "GATEWAY_URL": gateway, "FILESERVER_ADMIN_TOKEN": "t"}
+    with open(tmp_path / "stats-compute.log", "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve",
+                                 "functions/stats-compute", "--port", str(port)], cwd=ROOT,
+                                env=env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    mini.stats_compute_url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until(lambda: requests.get(f"{mini.stats_compute_url}_/health", timeout=1).ok, 30)
+        yield gateway
+    finally:
+        stop_pid(proc.pid)
+        proc.wait()
+        mini.queue.shutdown(wait=False, cancel_futures=True)
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_bench_converges_and_reports_the_lag(mini_stack):
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.stats_lag", "--gateway", mini_stack, "--rate", "100",
+         "--seconds", "2", "--settle", "30"], cwd=ROOT, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "FILESERVER_ADMIN_TOKEN": "t"})
+    print(result.stdout)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "file downloads: expected +200, reported +200" in result.stdout
+    assert "per-account downloads match the responses: True" in result.stdout
+    assert "stats lag over 200 URLs: p50" in result.stdout
