@@ -1,0 +1,55 @@
+"""The emulator's WSGI app: Drive v3 routes, the token endpoint, /uc and the admin API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+from flask import Flask, Response, jsonify
+
+from emulators.drive.backend import Backend
+from emulators.drive.errors import DriveApiError
+from emulators.drive.faults import DropConnection
+from emulators.drive.uploads import Uploads
+
+log = logging.getLogger("emulators.drive")
+
+
+def create_app(data_dir: Path, fault_seed: int | None = None) -> Flask:
+    from emulators.drive import routes_admin, routes_api, routes_public, routes_upload
+
+    app = Flask("drive-emulator")
+    backend = Backend(data_dir, fault_seed)
+    app.config["backend"] = backend
+    app.config["uploads"] = Uploads(backend)
+    for module in (routes_api, routes_upload, routes_public, routes_admin):
+        app.register_blueprint(module.blueprint)
+    app.register_error_handler(DriveApiError, _api_error)
+    app.register_error_handler(DropConnection, _drop_connection)
+    app.register_error_handler(404, lambda _e: _api_error(
+        DriveApiError(404, "notFound", "No such route.")))
+    app.register_error_handler(405, lambda _e: _api_error(
+        DriveApiError(405, "methodNotAllowed", "Method not allowed on this route.")))
+    return app
+
+
+def _api_error(error: DriveApiError) -> Response:
+    response = jsonify(error.body())
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _drop_connection(_error: DropConnection) -> Response:
+    """Promise a body, send a little of it, then fail: the server closes the socket and
+    the client sees the connection drop mid-response."""
+
+    def truncated() -> Iterator[bytes]:
+        yield b"{"
+        raise ConnectionAbortedError("injected connection drop")
+
+    log.info("fault: dropping a connection")
+    return Response(truncated(), status=500, headers={"Content-Length": "1024"},
+                    mimetype="application/json")

@@ -1,0 +1,38 @@
+"""Unauthenticated routes: the OAuth2 token endpoint and the public ``/uc`` download link."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from emulators.drive.auth import JWT_BEARER
+from emulators.drive.errors import DriveApiError, bad_request, not_found
+from emulators.drive.routes_api import stream_file
+from emulators.drive.web import backend
+
+blueprint = Blueprint("drive_public", __name__)
+
+
+@blueprint.post("/token")
+def token() -> Response:
+    """JWT-bearer grant; errors in OAuth2's shape (``error``, ``error_description``)."""
+    try:
+        if request.form.get("grant_type") != JWT_BEARER:
+            raise DriveApiError(400, "unsupported_grant_type", "Only the JWT-bearer grant.")
+        return jsonify(backend().accounts.issue_token(request.form.get("assertion", "")))
+    except DriveApiError as error:
+        response = jsonify({"error": error.reason, "error_description": error.message})
+        response.status_code = error.status
+        return response
+
+
+@blueprint.get("/uc")
+def public_download() -> Response:
+    """``/uc?id=ID&export=download``: anyone-with-the-link files only."""
+    file_id = request.args.get("id")
+    if not file_id:
+        raise bad_request("The id parameter is required.", "required")
+    row = backend().readable(None, file_id)
+    if row["trashed"]:
+        raise not_found(file_id)
+    backend().faults.check(row["owner"], "uc.download")
+    return stream_file(row)

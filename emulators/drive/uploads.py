@@ -1,0 +1,152 @@
+"""Uploads: resumable sessions (chunks with Content-Range, 308 + Range, status queries),
+and the simple ``media`` and ``multipart`` forms, all written to disk as they arrive."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from emulators.drive.backend import Backend, checked_metadata
+from emulators.drive.errors import DriveApiError, bad_request
+from emulators.drive.faults import DropConnection
+from emulators.drive.store import dumps
+
+MULTIPART_LIMIT = 16 * 1024 * 1024
+_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+|\*)")
+
+
+@dataclass
+class ChunkResult:
+    """Either the finished file row, or the number of bytes received so far."""
+
+    received: int
+    file: dict[str, Any] | None = None
+
+
+Span = tuple[int | None, int | None, int | None]
+
+
+def parse_content_range(header: str | None, length: int) -> Span:
+    """Answer (start, end, total); start None for a status query, total None when unknown."""
+    if header is None:
+        return (0, length - 1, length) if length else (None, None, 0)
+    match = _RANGE.fullmatch(header.strip())
+    if not match:
+        raise bad_request(f"Invalid Content-Range: {header}")
+    start, end, total = match.groups()
+    total_size = None if total == "*" else int(total)
+    if start is None:
+        return None, None, total_size
+    if int(end) < int(start) or int(end) - int(start) + 1 != length:
+        raise bad_request("Content-Range does not match Content-Length.")
+    return int(start), int(end), total_size
+
+
+class Uploads:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.blobs = backend.blobs
+
+    def start(self, me: str, meta: Any, size: int | None, mime_type: str | None,
+              fields: str | None) -> str:
+        checked_metadata(meta)
+        if size is not None:
+            self.backend.check_storage(me, size)
+        upload_id = secrets.token_urlsafe(24)
+        mime = meta.get("mimeType") or mime_type or "application/octet-stream"
+        self.backend.store.execute(
+            "INSERT INTO uploads(id, owner, metadata, fields, total_size, mime_type)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (upload_id, me, dumps(meta), fields, size, mime))
+        self.blobs.partial_path(upload_id).touch()
+        return upload_id
+
+    def session(self, upload_id: str) -> dict[str, Any]:
+        row = self.backend.store.row("SELECT * FROM uploads WHERE id=?", (upload_id,))
+        if row is None:
+            raise DriveApiError(404, "notFound", "Upload session not found or already finished.")
+        return row
+
+    def chunk(self, upload_id: str, content_range: str | None, stream: BinaryIO,
+              length: int) -> ChunkResult:
+        session = self.session(upload_id)
+        start, _end, total = parse_content_range(content_range, length)
+        total = total if total is not None else session["total_size"]
+        received = self.blobs.partial_size(upload_id)
+        if start is not None:
+            self._check_start(start, received)
+            received = self._append(session, stream, length, skip=received - start)
+        if total is not None and received > total:
+            raise bad_request("Received more bytes than the declared size.")
+        if total is not None and received == total:
+            return ChunkResult(received, self.finish(session))
+        return ChunkResult(received)
+
+    def _check_start(self, start: int, received: int) -> None:
+        if start > received:
+            raise bad_request(f"Chunk starts at {start} but only {received} bytes were received.")
+
+    def _append(self, session: dict[str, Any], stream: BinaryIO, length: int, skip: int) -> int:
+        """Append the chunk (dropping any part already received); a 'drop' fault stores
+        half of it and then closes the connection."""
+        if skip:
+            stream.read(skip)
+        try:
+            self.backend.faults.check(session["owner"], "files.upload")
+        except DropConnection:
+            self.blobs.append(session["id"], stream, length - skip, stop_after=(length - skip) // 2)
+            raise
+        self.blobs.append(session["id"], stream, length - skip)
+        return self.blobs.partial_size(session["id"])
+
+    def finish(self, session: dict[str, Any]) -> dict[str, Any]:
+        size = self.blobs.partial_size(session["id"])
+        self.backend.check_storage(session["owner"], size)
+        meta = json.loads(session["metadata"])
+        meta.setdefault("mimeType", session["mime_type"])
+        row = self.backend.create_empty(session["owner"], meta)
+        md5 = self.blobs.finish(session["id"], row["id"])
+        store = self.backend.store
+        store.transaction([
+            ("UPDATE files SET size=?, md5=? WHERE id=?", (size, md5, row["id"])),
+            ("UPDATE accounts SET uploaded_bytes = uploaded_bytes + ? WHERE email=?",
+             (size, session["owner"])),
+            ("DELETE FROM uploads WHERE id=?", (session["id"],)),
+        ])
+        return self.backend.readable(session["owner"], row["id"])
+
+    def simple(self, me: str, meta: dict[str, Any], stream: BinaryIO, length: int,
+               mime_type: str | None) -> dict[str, Any]:
+        upload_id = self.start(me, meta, length, mime_type, None)
+        self.blobs.append(upload_id, stream, length)
+        if self.blobs.partial_size(upload_id) != length:
+            self.blobs.discard_partial(upload_id)
+            raise bad_request("The body ended before Content-Length bytes.")
+        return self.finish(self.session(upload_id))
+
+
+def split_multipart(body: bytes, content_type: str) -> tuple[dict[str, Any], str, bytes]:
+    """A multipart/related body: (metadata JSON, media content type, media bytes)."""
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not match:
+        raise bad_request("multipart upload without a boundary")
+    parts = body.split(b"--" + match.group(1).encode())[1:-1]
+    if len(parts) != 2:
+        raise bad_request("multipart upload needs exactly a metadata part and a media part")
+    (meta_head, meta_body), (media_head, media_body) = (_split_part(p) for p in parts)
+    try:
+        meta = json.loads(meta_body or b"{}")
+    except ValueError as exc:
+        raise bad_request("The metadata part is not valid JSON.") from exc
+    mime = re.search(rb"(?im)^content-type:\s*([^\r\n;]+)", media_head)
+    return meta, (mime.group(1).decode() if mime else "application/octet-stream"), media_body
+
+
+def _split_part(part: bytes) -> tuple[bytes, bytes]:
+    part = part[2:] if part.startswith(b"\r\n") else part.lstrip(b"\n")
+    head, _sep, rest = part.partition(b"\r\n\r\n")
+    if not _sep:
+        head, _sep, rest = part.partition(b"\n\n")
+    return head, rest[:-2] if rest.endswith(b"\r\n") else rest.rstrip(b"\n")

@@ -1,0 +1,164 @@
+"""The Drive client fileserver uses: google-api-python-client against Google or the emulator.
+
+One ``DriveClient`` per account and per thread (httplib2 connections are not thread-safe).
+Keys and tokens are never logged or put in error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import google_auth_httplib2
+import httplib2
+from google.oauth2 import service_account
+from googleapiclient.discovery import build_from_document
+from googleapiclient.discovery_cache import get_static_doc
+from googleapiclient.http import MediaIoBaseUpload
+
+from fileserver.drive import retry
+from fileserver.drive.errors import DriveFatalError
+
+SCOPES = ["https://www.googleapis.com/auth/drive"]
+GOOGLE_WEB_ROOT = "https://drive.google.com"
+FILE_FIELDS = "id,name,size,md5Checksum,appProperties"
+CHUNK_SIZE = 5 * 1024 * 1024
+HTTP_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class DriveFile:
+    id: str
+    name: str
+    size: int
+    md5: str
+    app_properties: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, body: dict[str, Any]) -> DriveFile:
+        return cls(id=body["id"], name=body.get("name", ""), size=int(body.get("size", 0)),
+                   md5=body.get("md5Checksum", ""), app_properties=body.get("appProperties", {}))
+
+
+def discovery_document(api_root: str | None) -> str:
+    """The bundled Drive v3 document; with ``api_root`` every URL points there (plain http
+    included, which ``client_options.api_endpoint`` alone does not do for uploads)."""
+    document = get_static_doc("drive", "v3")
+    if api_root is None:
+        return document
+    parsed = json.loads(document)
+    parsed["rootUrl"] = parsed["mtlsRootUrl"] = api_root
+    return json.dumps(parsed)
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+class DriveClient:
+    """Operations on one account's drive, with retries and typed errors."""
+
+    def __init__(self, key: dict, api_root: str | None = None,
+                 policy: retry.RetryPolicy | None = None, chunk_size: int = CHUNK_SIZE) -> None:
+        api_root = api_root if api_root is not None else os.environ.get("DRIVE_API_ROOT") or None
+        self.api_root = api_root.rstrip("/") + "/" if api_root else None
+        self.policy = policy or retry.RetryPolicy()
+        self.chunk_size = chunk_size
+        try:
+            credentials = service_account.Credentials.from_service_account_info(key, scopes=SCOPES)
+        except (ValueError, KeyError):
+            raise DriveFatalError("invalid service-account key") from None
+        raw_http = httplib2.Http(timeout=HTTP_TIMEOUT)
+        # Drive answers upload chunks with 308 Resume Incomplete: not a redirect.
+        raw_http.redirect_codes = raw_http.redirect_codes - {308}
+        http = google_auth_httplib2.AuthorizedHttp(credentials, http=raw_http)
+        self._service = build_from_document(discovery_document(self.api_root), http=http)
+
+    def _call(self, method: str, request: Any) -> Any:
+        return retry.call(method, request.execute, self.policy)
+
+    def upload(self, stream: BinaryIO, size: int, name: str, mime_type: str,
+               app_properties: dict[str, str]) -> DriveFile:
+        """Resumable, chunked upload from a seekable stream; resumes after dropped
+        connections (the library asks the server how much it holds, then goes on)."""
+        media = MediaIoBaseUpload(stream, mimetype=mime_type, chunksize=self.chunk_size,
+                                  resumable=True)
+        if media.size() != size:
+            raise DriveFatalError(f"stream holds {media.size()} bytes, expected {size}")
+        request = self._service.files().create(
+            body={"name": name, "mimeType": mime_type, "appProperties": app_properties},
+            media_body=media, fields=FILE_FIELDS)
+        response = None
+        while response is None:
+            _progress, response = retry.call("files.upload", request.next_chunk, self.policy)
+        return DriveFile.from_api(response)
+
+    def share_with(self, file_id: str, email: str) -> None:
+        """Let another account read (and so copy) the file."""
+        self._call("permissions.create", self._service.permissions().create(
+            fileId=file_id, body={"type": "user", "role": "reader", "emailAddress": email},
+            sendNotificationEmail=False, fields="id"))
+
+    def share_public(self, file_id: str) -> None:
+        """Anyone with the link can read: what the ``/uc`` download link needs."""
+        self._call("permissions.create", self._service.permissions().create(
+            fileId=file_id, body={"type": "anyone", "role": "reader"}, fields="id"))
+
+    def copy(self, file_id: str, name: str, app_properties: dict[str, str]) -> DriveFile:
+        """Server-side copy into this account (the source must be readable by it)."""
+        return DriveFile.from_api(self._call("files.copy", self._service.files().copy(
+            fileId=file_id, body={"name": name, "appProperties": app_properties},
+            fields=FILE_FIELDS)))
+
+    def get(self, file_id: str) -> DriveFile:
+        return DriveFile.from_api(self._call(
+            "files.get", self._service.files().get(fileId=file_id, fields=FILE_FIELDS)))
+
+    def find_by_fileserver_id(self, fileserver_id: str) -> list[DriveFile]:
+        """This account's own, untrashed files tagged ``fileserver_id``."""
+        q = (f"appProperties has {{ key='fileserver_id' and value='{_quote(fileserver_id)}' }}"
+             " and trashed = false and 'me' in owners")
+        return self._list(q, 100)
+
+    def list_files(self, page_size: int = 100) -> list[DriveFile]:
+        """Every untrashed file this account owns, fetched ``page_size`` at a time."""
+        return self._list("trashed = false and 'me' in owners", page_size)
+
+    def _list(self, q: str, page_size: int) -> list[DriveFile]:
+        found: list[DriveFile] = []
+        token: str | None = None
+        while True:
+            body = self._call("files.list", self._service.files().list(
+                q=q, pageSize=page_size, pageToken=token,
+                fields=f"nextPageToken,files({FILE_FIELDS})"))
+            found += [DriveFile.from_api(item) for item in body.get("files", [])]
+            token = body.get("nextPageToken")
+            if not token:
+                return found
+
+    def rename(self, file_id: str, name: str) -> DriveFile:
+        return DriveFile.from_api(self._call("files.update", self._service.files().update(
+            fileId=file_id, body={"name": name}, fields=FILE_FIELDS)))
+
+    def delete(self, file_id: str) -> None:
+        self._call("files.delete", self._service.files().delete(fileId=file_id))
+
+    def about(self) -> dict[str, Any]:
+        """``{"email", "storage_limit", "storage_usage"}`` of this account."""
+        body = self._call("about.get", self._service.about().get(fields="user,storageQuota"))
+        quota = body.get("storageQuota", {})
+        return {"email": body["user"]["emailAddress"],
+                "storage_limit": int(quota["limit"]) if "limit" in quota else None,
+                "storage_usage": int(quota.get("usage", 0))}
+
+    def download_url(self, file_id: str) -> str:
+        return f"{self.web_root}/uc?id={file_id}&export=download"
+
+    @property
+    def web_root(self) -> str:
+        override = os.environ.get("DRIVE_WEB_ROOT")
+        if override:
+            return override.rstrip("/")
+        return self.api_root.rstrip("/") if self.api_root else GOOGLE_WEB_ROOT
