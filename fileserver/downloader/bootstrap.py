@@ -1,0 +1,81 @@
+"""Wire the Downloader once per process: database pool, migrations, services, outbox relay.
+
+Nothing connects at import time; the first call does, with the environment of that moment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from fileserver.config import gateway_url, int_setting, postgres_url
+from fileserver.downloader.db import Database, migrate
+from fileserver.downloader.outbox import OutboxRelay
+from fileserver.downloader.reports import ReportService
+from fileserver.downloader.repository import RegistryRepository
+from fileserver.downloader.service import DownloadService
+from fileserver.downloader.stats_repository import StatsRepository
+from fileserver.downloader.sync import SyncService
+
+T = TypeVar("T")
+_LOCK = threading.RLock()
+
+
+def once(factory: Callable[[], T]) -> Callable[[], T]:
+    """Cache ``factory()`` per process; safe when several request threads call it first."""
+    cached = functools.cache(factory)
+
+    @functools.wraps(factory)
+    def get() -> T:
+        with _LOCK:
+            return cached()
+
+    return get
+
+
+@once
+def database() -> Database:
+    db = Database(postgres_url(), pool_size=int_setting("POSTGRES_POOL_SIZE", 10))
+    migrate(db)
+    _drain_once_in_background(db)
+    return db
+
+
+@once
+def relay() -> OutboxRelay:
+    return OutboxRelay(database(), gateway_url(),
+                       idle_seconds=int_setting("OUTBOX_IDLE_MS", 1000) / 1000)
+
+
+def _drain_once_in_background(db: Database) -> None:
+    """Every Downloader process relays what an earlier process left in the outbox, on start."""
+    one_shot = OutboxRelay(db, gateway_url())
+    threading.Thread(target=_quiet_drain, args=(one_shot,), name="outbox-drain",
+                     daemon=True).start()
+
+
+def _quiet_drain(one_shot: OutboxRelay) -> None:
+    # A failure here is harmless: the rows stay and the get-url relay retries them.
+    with contextlib.suppress(Exception):
+        one_shot.drain()
+
+
+@once
+def download_service() -> DownloadService:
+    """The get-url service, with its long-lived outbox relay thread."""
+    outbox = relay()
+    outbox.start()
+    return DownloadService(database(), on_event=outbox.wake.set)
+
+
+@once
+def sync_service() -> SyncService:
+    return SyncService(RegistryRepository(database()))
+
+
+@once
+def report_service() -> ReportService:
+    return ReportService(StatsRepository(database()))

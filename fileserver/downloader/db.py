@@ -1,0 +1,79 @@
+"""PostgreSQL access through ``records`` (over SQLAlchemy + psycopg2), and the migrations.
+
+records 0.6 on SQLAlchemy 2 never commits ``Database.query``, and its ``transaction()`` is not
+atomic on an AUTOCOMMIT engine and swallows exceptions. So: one pooled AUTOCOMMIT engine for
+single statements (``run``), and ``transaction()`` that switches one pooled connection back to
+READ COMMITTED and wraps it in a real SQLAlchemy transaction (commit or roll back, re-raise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import records
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Any constant shared by every Downloader process: they serialize migrations on it.
+MIGRATION_LOCK_KEY = 0x46534D49  # "FSMI"
+
+
+class Database:
+    """A pooled connection to the Downloader's PostgreSQL."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.records = records.Database(url, isolation_level="AUTOCOMMIT", pool_size=pool_size,
+                                        max_overflow=pool_size, pool_pre_ping=True)
+
+    def run(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one statement on its own (autocommit); return its rows as dicts."""
+        with self.records.get_connection() as conn:
+            return rows(conn, sql, **params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[records.Connection]:
+        """A records connection inside one atomic transaction."""
+        raw = self.records.get_engine().connect()
+        try:
+            raw = raw.execution_options(isolation_level="READ COMMITTED")
+            with raw.begin():
+                yield records.Connection(raw)
+        finally:
+            raw.close()
+
+    def close(self) -> None:
+        self.records.close()
+
+
+def rows(conn: records.Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    """Execute ``sql`` on ``conn`` and fetch every row as a dict (empty for no result)."""
+    result = conn.query(sql, fetchall=True, **params)
+    return [dict(row.as_dict()) for row in result] if len(result) else []
+
+
+def migration_files() -> list[tuple[str, str]]:
+    """``(version, sql)`` of every ``NNN_name.sql`` file, in version order."""
+    return [(path.stem, path.read_text()) for path in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply the migrations not applied yet, in one transaction; return their versions.
+
+    A transaction-scoped advisory lock serializes processes that start at the same time; the
+    second one then sees the versions the first recorded and applies nothing.
+    """
+    applied: list[str] = []
+    with db.transaction() as conn:
+        conn.query("SELECT pg_advisory_xact_lock(:key)", key=MIGRATION_LOCK_KEY)
+        conn.query("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                   "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        done = {row["version"] for row in rows(conn, "SELECT version FROM schema_migrations")}
+        for version, sql in migration_files():
+            if version in done:
+                continue
+            conn._conn.exec_driver_sql(sql)
+            conn.query("INSERT INTO schema_migrations (version) VALUES (:v)", v=version)
+            applied.append(version)
+    return applied

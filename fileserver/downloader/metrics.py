@@ -1,0 +1,17 @@
+"""The Downloader's domain metrics (prometheus-client, the process-wide registry)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+DOWNLOAD_URLS = Counter("fileserver_download_urls_total",
+                        "Download URLs handed out, by account", ["account_id"])
+BYTES_HANDED_OUT = Counter("fileserver_download_bytes_handed_out_total",
+                           "Bytes of the files whose URL was handed out, by account",
+                           ["account_id"])
+DAILY_LIMIT_SHARE = Gauge("fileserver_account_daily_limit_share",
+                          "Share of the account's daily limit handed out today (0..1)",
+                          ["account_id"])
+OUTBOX_PENDING = Gauge("fileserver_outbox_pending", "Download events not yet relayed to Stats")
+EVENTS_INGESTED = Counter("fileserver_stats_events_ingested_total",
+                          "Download events received by stats-ingest", ["outcome"])

@@ -1,0 +1,109 @@
+"""Reports and stats ingest: precomputed rows in and out (never aggregated at read time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fileserver.downloader import metrics
+from fileserver.downloader import validation as v
+from fileserver.downloader.service import utc_now
+from fileserver.downloader.stats_repository import StatsRepository
+from fileserver.errors import BadRequest, NotFound
+
+MB = 1_000_000
+MAX_EVENTS = 10_000
+FILE_SORTS = {"file_id", "name", "downloads", "bytes_today", "bytes_total"}
+ACCOUNT_SORTS = {"account_id", "email", "downloads", "bytes_today", "bytes_total",
+                 "daily_limit_bytes", "share_of_limit_today"}
+
+
+def sort_args(sort: str | None, order: str | None, allowed: set[str],
+              default: str) -> tuple[str, str]:
+    """Whitelisted sort column and direction (they are written into SQL, so never raw input)."""
+    sort = sort or default
+    if sort not in allowed:
+        raise BadRequest(f"sort must be one of {', '.join(sorted(allowed))}")
+    order = (order or "desc").lower()
+    if order not in ("asc", "desc"):
+        raise BadRequest("order must be asc or desc")
+    return sort, order.upper()
+
+
+def with_mb(row: dict[str, Any]) -> dict[str, Any]:
+    row["mb_today"] = round(row["bytes_today"] / MB, 6)
+    row["mb_total"] = round(row["bytes_total"] / MB, 6)
+    return row
+
+
+def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"items": [with_mb(r) for r in items], "total": total, "limit": limit, "offset": offset}
+
+
+def ingest_event(raw: Any, index: int) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise BadRequest(f"events[{index}] must be an object")
+    return {"event_id": v.ident(raw.get("event_id"), f"events[{index}].event_id"),
+            "file_id": v.ident(raw.get("file_id"), f"events[{index}].file_id"),
+            "account_id": v.ident(raw.get("account_id"), f"events[{index}].account_id"),
+            "bytes": v.integer(raw.get("bytes"), f"events[{index}].bytes"),
+            "day": v.day(raw.get("day"), f"events[{index}].day").isoformat()}
+
+
+class ReportService:
+    def __init__(self, stats: StatsRepository, clock: Callable[[], datetime] = utc_now) -> None:
+        self.stats = stats
+        self.clock = clock
+
+    def ingest(self, body: dict[str, Any]) -> dict[str, Any]:
+        raw_events = body.get("events")
+        if not isinstance(raw_events, list) or len(raw_events) > MAX_EVENTS:
+            raise BadRequest(f"events must be a list of at most {MAX_EVENTS} events")
+        events = list({e["event_id"]: e for e in map(ingest_event, raw_events,
+                                                      range(len(raw_events)))}.values())
+        summary, computed_at = self._summary(body.get("summary"))
+        applied = self.stats.ingest(events, computed_at, summary)
+        duplicates = len(raw_events) - applied
+        metrics.EVENTS_INGESTED.labels("applied").inc(applied)
+        metrics.EVENTS_INGESTED.labels("duplicate").inc(duplicates)
+        return {"applied": applied, "duplicates": duplicates}
+
+    @staticmethod
+    def _summary(raw: Any) -> tuple[dict[str, Any] | None, datetime | None]:
+        if raw is None:
+            return None, None
+        if not isinstance(raw, dict):
+            raise BadRequest("summary must be an object")
+        return raw, v.timestamp(raw.get("computed_at"), "summary.computed_at")
+
+    def file_list(self, limit: int, offset: int, sort: str | None,
+                  order: str | None) -> dict[str, Any]:
+        column, direction = sort_args(sort, order, FILE_SORTS, "downloads")
+        items, total = self.stats.file_rows(self.clock().date(), column, direction, limit, offset)
+        return page(items, total, limit, offset)
+
+    def account_list(self, limit: int, offset: int, sort: str | None,
+                     order: str | None) -> dict[str, Any]:
+        column, direction = sort_args(sort, order, ACCOUNT_SORTS, "account_id")
+        day = self.clock().date()
+        items, total = self.stats.account_rows(day, column, direction, limit, offset)
+        return page(items, total, limit, offset)
+
+    def file_one(self, file_id: str) -> dict[str, Any]:
+        row = self.stats.file_row(self.clock().date(), v.ident(file_id, "file id"))
+        if row is None:
+            raise NotFound(f"file {file_id} does not exist")
+        return with_mb(row)
+
+    def account_one(self, account_id: str) -> dict[str, Any]:
+        row = self.stats.account_row(self.clock().date(), v.ident(account_id, "account id"))
+        if row is None:
+            raise NotFound(f"account {account_id} does not exist")
+        return with_mb(row)
+
+    def summary(self) -> dict[str, Any]:
+        found = self.stats.summary()
+        if found is None:
+            raise NotFound("no summary has been computed yet")
+        return found

@@ -1,0 +1,196 @@
+"""Repositories over the Downloader's PostgreSQL: SQL lives here and nowhere else.
+
+Registry writes are versioned upserts: a message applies only when its version is newer than
+the stored one; a delete leaves a tombstone (payload cleared, ``deleted``) that carries its
+version and also wins a tie, so any order of duplicated messages ends in the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import records
+
+from fileserver.downloader.db import Database, rows
+
+_NEWER = "{t}.version < EXCLUDED.version"
+_DELETE_WINS = ("({t}.version < EXCLUDED.version "
+                "OR ({t}.version = EXCLUDED.version AND NOT {t}.deleted))")
+
+
+class RegistryRepository:
+    """Accounts, files and replicas mirrored from the Uploader (downloader-sync)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _applied(self, sql: str, **params: Any) -> bool:
+        return bool(self.db.run(sql, **params))
+
+    def put_account(self, account_id: str, email: str, limit: int, active: bool,
+                    version: int) -> bool:
+        return self._applied(
+            "INSERT INTO accounts (id, email, daily_limit_bytes, active, version) "
+            "VALUES (:id, :email, :limit, :active, :v) ON CONFLICT (id) DO UPDATE SET "
+            "email = EXCLUDED.email, daily_limit_bytes = EXCLUDED.daily_limit_bytes, "
+            "active = EXCLUDED.active, version = EXCLUDED.version, deleted = false, updated_at "
+            "= now() "
+            f"WHERE {_NEWER.format(t='accounts')} RETURNING id",
+            id=account_id, email=email, limit=limit, active=active, v=version)
+
+    def put_file(self, file_id: str, name: str, size: int, md5: str | None, version: int) -> bool:
+        return self._applied(
+            "INSERT INTO files (id, name, size, md5, version) VALUES (:id, :name, :size, :md5, :v) "
+            "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, size = EXCLUDED.size, "
+            "md5 = EXCLUDED.md5, version = EXCLUDED.version, deleted = false, updated_at = now() "
+            f"WHERE {_NEWER.format(t='files')} RETURNING id",
+            id=file_id, name=name, size=size, md5=md5, v=version)
+
+    def put_replica(self, file_id: str, account_id: str, drive_file_id: str, url: str,
+                    version: int) -> bool:
+        return self._applied(
+            "INSERT INTO replicas (file_id, account_id, drive_file_id, url, version) "
+            "VALUES (:f, :a, :d, :url, :v) ON CONFLICT (file_id, account_id) DO UPDATE SET "
+            "drive_file_id = EXCLUDED.drive_file_id, url = EXCLUDED.url, version = "
+            "EXCLUDED.version, "
+            f"deleted = false, updated_at = now() WHERE {_NEWER.format(t='replicas')} RETURNING "
+            "file_id",
+            f=file_id, a=account_id, d=drive_file_id, url=url, v=version)
+
+    def delete_account(self, account_id: str, version: int) -> bool:
+        return self._applied(
+            "INSERT INTO accounts (id, version, deleted) VALUES (:id, :v, true) "
+            "ON CONFLICT (id) DO UPDATE SET email = NULL, daily_limit_bytes = NULL, active = "
+            "false, "
+            "version = EXCLUDED.version, deleted = true, updated_at = now() "
+            f"WHERE {_DELETE_WINS.format(t='accounts')} RETURNING id", id=account_id, v=version)
+
+    def delete_file(self, file_id: str, version: int) -> bool:
+        return self._applied(
+            "INSERT INTO files (id, version, deleted) VALUES (:id, :v, true) "
+            "ON CONFLICT (id) DO UPDATE SET name = NULL, size = NULL, md5 = NULL, "
+            "version = EXCLUDED.version, deleted = true, updated_at = now() "
+            f"WHERE {_DELETE_WINS.format(t='files')} RETURNING id", id=file_id, v=version)
+
+    def delete_replica(self, file_id: str, account_id: str, version: int) -> bool:
+        return self._applied(
+            "INSERT INTO replicas (file_id, account_id, version, deleted) VALUES (:f, :a, :v, "
+            "true) "
+            "ON CONFLICT (file_id, account_id) DO UPDATE SET drive_file_id = NULL, url = NULL, "
+            "version = EXCLUDED.version, deleted = true, updated_at = now() "
+            f"WHERE {_DELETE_WINS.format(t='replicas')} RETURNING file_id",
+            f=file_id, a=account_id, v=version)
+
+    def replicas(self, file_id: str | None, account_id: str | None) -> list[dict[str, Any]]:
+        """Live replicas, optionally of one file and/or one account."""
+        return self.db.run(
+            "SELECT file_id, account_id, drive_file_id, url, version FROM replicas "
+            "WHERE NOT deleted AND (CAST(:f AS text) IS NULL OR file_id = :f) "
+            "AND (CAST(:a AS text) IS NULL OR account_id = :a) ORDER BY file_id, account_id",
+            f=file_id, a=account_id)
+
+    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+        """Every row of the registry (tombstones included), for convergence checks."""
+        run = self.db.run
+        return {
+            "accounts": run("SELECT id, email, daily_limit_bytes, active, deleted, version "
+                            "FROM accounts ORDER BY id"),
+            "files": run("SELECT id, name, size, md5, deleted, version FROM files ORDER BY id"),
+            "replicas": run("SELECT file_id, account_id, drive_file_id, url, deleted, version "
+                            "FROM replicas ORDER BY file_id, account_id"),
+        }
+
+
+class DownloadRepository:
+    """The statements of one get-url transaction: holders, cursor, reservation, outbox."""
+
+    @staticmethod
+    def file(conn: records.Connection, file_id: str) -> dict[str, Any] | None:
+        found = rows(conn, "SELECT id, name, size FROM files WHERE id = :id AND NOT deleted",
+                     id=file_id)
+        return found[0] if found else None
+
+    @staticmethod
+    def lock_cursor(conn: records.Connection, file_id: str) -> str | None:
+        """The account chosen last for ``file_id``; locks the file's cursor row (created if
+        missing) so the calls for one file take their turns one after another."""
+        found = rows(conn, "INSERT INTO file_cursor AS c (file_id, last_account_id) "
+                     "VALUES (:f, '') "
+                     "ON CONFLICT (file_id) DO UPDATE SET last_account_id = c.last_account_id "
+                     "RETURNING last_account_id", f=file_id)
+        return found[0]["last_account_id"] or None
+
+    @staticmethod
+    def holders(conn: records.Connection, file_id: str, day: date) -> list[dict[str, Any]]:
+        """Active accounts holding a ready replica of the file, with their bytes today."""
+        return rows(
+            conn,
+            "SELECT r.account_id, r.url, a.daily_limit_bytes, COALESCE(u.bytes_today, 0) AS "
+            "bytes_today, "
+            "u.account_id IS NOT NULL AS has_usage_row "
+            "FROM replicas r JOIN accounts a ON a.id = r.account_id "
+            "LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d "
+            "WHERE r.file_id = :f AND NOT r.deleted AND a.active AND NOT a.deleted "
+            "ORDER BY r.account_id", f=file_id, d=day)
+
+    @staticmethod
+    def ensure_usage_rows(db: Database, account_ids: list[str], day: date) -> None:
+        """Create missing (account, day) rows outside the get-url transaction, so a reservation
+        is a plain conditional UPDATE: one that fails its WHERE leaves the row unlocked, which
+        keeps concurrent get-url transactions free of deadlocks."""
+        db.run("INSERT INTO account_usage (account_id, day) SELECT a, :d FROM unnest(:ids) AS a "
+               "ON CONFLICT (account_id, day) DO NOTHING", ids=account_ids, d=day)
+
+    @staticmethod
+    def reserve(conn: records.Connection, account_id: str, day: date, size: int,
+                limit: int) -> int | None:
+        """Add ``size`` to the account's bytes today unless that passes ``limit``; new total."""
+        found = rows(conn, "UPDATE account_usage SET bytes_today = bytes_today + :size, "
+                     "urls_today = urls_today + 1 WHERE account_id = :a AND day = :d "
+                     "AND bytes_today + :size <= :limit RETURNING bytes_today",
+                     a=account_id, d=day, size=size, limit=limit)
+        return int(found[0]["bytes_today"]) if found else None
+
+    @staticmethod
+    def move_cursor(conn: records.Connection, file_id: str, account_id: str) -> None:
+        conn.query("INSERT INTO file_cursor (file_id, last_account_id) VALUES (:f, :a) "
+                   "ON CONFLICT (file_id) DO UPDATE SET last_account_id = EXCLUDED.last_account_id",
+                   f=file_id, a=account_id)
+
+    @staticmethod
+    def add_outbox(conn: records.Connection, event: dict[str, Any]) -> None:
+        conn.query("INSERT INTO outbox (event) VALUES (CAST(:e AS jsonb))", e=json.dumps(event))
+
+
+class UsageRepository:
+    """Bytes handed out per account per day (the balancer's own counters)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def bytes_today(self, day: date) -> dict[str, int]:
+        found = self.db.run("SELECT account_id, bytes_today FROM account_usage WHERE day = :d",
+                            d=day)
+        return {row["account_id"]: int(row["bytes_today"]) for row in found}
+
+
+class OutboxRepository:
+    """Download events waiting to be relayed to Stats."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @staticmethod
+    def claim(conn: records.Connection, batch: int) -> list[dict[str, Any]]:
+        """Lock up to ``batch`` oldest rows; relays in other processes skip them."""
+        return rows(conn, "SELECT id, event FROM outbox ORDER BY id LIMIT :n "
+                    "FOR UPDATE SKIP LOCKED", n=batch)
+
+    @staticmethod
+    def remove(conn: records.Connection, ids: list[int]) -> None:
+        conn.query("DELETE FROM outbox WHERE id = ANY(:ids)", ids=ids)
+
+    def pending(self) -> int:
+        return int(self.db.run("SELECT count(*) AS n FROM outbox")[0]["n"])

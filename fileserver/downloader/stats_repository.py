@@ -1,0 +1,111 @@
+"""Precomputed statistics: idempotent ingest of download events, and the report rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from fileserver.downloader.db import Database, rows
+
+# One statement: record the event ids, then add only the fresh events, grouped, to every
+# total and per-day table. Data-modifying CTEs all run, on one snapshot, in one transaction.
+INGEST_SQL = """
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(CAST(:events AS jsonb))
+        AS e(event_id text, file_id text, account_id text, bytes bigint, day date)
+), fresh_ids AS (
+    INSERT INTO stats_events (event_id) SELECT event_id FROM input
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+), fresh AS (
+    SELECT input.* FROM input JOIN fresh_ids USING (event_id)
+), ft AS (
+    INSERT INTO file_totals AS t (file_id, downloads, bytes_total)
+    SELECT file_id, count(*), sum(bytes) FROM fresh GROUP BY file_id
+    ON CONFLICT (file_id) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
+        bytes_total = t.bytes_total + EXCLUDED.bytes_total
+), fd AS (
+    INSERT INTO file_daily AS t (file_id, day, downloads, bytes)
+    SELECT file_id, day, count(*), sum(bytes) FROM fresh GROUP BY file_id, day
+    ON CONFLICT (file_id, day) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
+        bytes = t.bytes + EXCLUDED.bytes
+), at AS (
+    INSERT INTO account_totals AS t (account_id, downloads, bytes_total)
+    SELECT account_id, count(*), sum(bytes) FROM fresh GROUP BY account_id
+    ON CONFLICT (account_id) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
+        bytes_total = t.bytes_total + EXCLUDED.bytes_total
+), ad AS (
+    INSERT INTO account_daily AS t (account_id, day, downloads, bytes)
+    SELECT account_id, day, count(*), sum(bytes) FROM fresh GROUP BY account_id, day
+    ON CONFLICT (account_id, day) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
+        bytes = t.bytes + EXCLUDED.bytes
+)
+SELECT count(*) AS applied FROM fresh
+"""
+
+FILE_ROWS_SQL = """
+SELECT f.id AS file_id, f.name, COALESCE(t.downloads, 0) AS downloads,
+       COALESCE(d.bytes, 0) AS bytes_today, COALESCE(t.bytes_total, 0) AS bytes_total
+FROM files f LEFT JOIN file_totals t ON t.file_id = f.id
+LEFT JOIN file_daily d ON d.file_id = f.id AND d.day = :day
+WHERE NOT f.deleted AND (CAST(:id AS text) IS NULL OR f.id = :id)
+"""
+
+ACCOUNT_ROWS_SQL = """
+SELECT a.id AS account_id, a.email, COALESCE(t.downloads, 0) AS downloads,
+       COALESCE(d.bytes, 0) AS bytes_today, COALESCE(t.bytes_total, 0) AS bytes_total,
+       a.daily_limit_bytes,
+       CASE WHEN a.daily_limit_bytes > 0
+            THEN COALESCE(d.bytes, 0)::float8 / a.daily_limit_bytes ELSE 0
+       END AS share_of_limit_today
+FROM accounts a LEFT JOIN account_totals t ON t.account_id = a.id
+LEFT JOIN account_daily d ON d.account_id = a.id AND d.day = :day
+WHERE NOT a.deleted AND (CAST(:id AS text) IS NULL OR a.id = :id)
+"""
+
+
+class StatsRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def ingest(self, events: list[dict[str, Any]], computed_at: datetime | None,
+               summary: dict[str, Any] | None) -> int:
+        """Apply the fresh events (and a newer summary) atomically; return how many were fresh."""
+        with self.db.transaction() as conn:
+            applied = int(rows(conn, INGEST_SQL, events=json.dumps(events))[0]["applied"])
+            if summary is not None and computed_at is not None:
+                conn.query(
+                    "INSERT INTO stats_summary AS s (id, computed_at, summary) "
+                    "VALUES (1, :at, CAST(:body AS jsonb)) ON CONFLICT (id) DO UPDATE SET "
+                    "computed_at = EXCLUDED.computed_at, summary = EXCLUDED.summary "
+                    "WHERE s.computed_at < EXCLUDED.computed_at",
+                    at=computed_at, body=json.dumps(summary))
+        return applied
+
+    def summary(self) -> dict[str, Any] | None:
+        found = self.db.run("SELECT summary FROM stats_summary WHERE id = 1")
+        return found[0]["summary"] if found else None
+
+    def _page(self, base: str, day: date, sort: str, order: str, limit: int, offset: int,
+              tiebreak: str) -> tuple[list[dict[str, Any]], int]:
+        # ``sort``/``order``/``tiebreak`` come from whitelists in reports.py, never from input.
+        ordered = f"{base} ORDER BY {sort} {order}, {tiebreak} LIMIT :limit OFFSET :offset"
+        items = self.db.run(ordered, day=day, id=None, limit=limit, offset=offset)
+        total = self.db.run(f"SELECT count(*) AS n FROM ({base}) q", day=day, id=None)[0]["n"]
+        return items, int(total)
+
+    def file_rows(self, day: date, sort: str, order: str, limit: int,
+                  offset: int) -> tuple[list[dict[str, Any]], int]:
+        return self._page(FILE_ROWS_SQL, day, sort, order, limit, offset, "file_id")
+
+    def account_rows(self, day: date, sort: str, order: str, limit: int,
+                     offset: int) -> tuple[list[dict[str, Any]], int]:
+        return self._page(ACCOUNT_ROWS_SQL, day, sort, order, limit, offset, "account_id")
+
+    def file_row(self, day: date, file_id: str) -> dict[str, Any] | None:
+        found = self.db.run(FILE_ROWS_SQL, day=day, id=file_id)
+        return found[0] if found else None
+
+    def account_row(self, day: date, account_id: str) -> dict[str, Any] | None:
+        found = self.db.run(ACCOUNT_ROWS_SQL, day=day, id=account_id)
+        return found[0] if found else None

@@ -1,0 +1,56 @@
+"""downloader-sync: the replicator's idempotent, versioned messages about the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fileserver.downloader import validation as v
+from fileserver.downloader.repository import RegistryRepository
+
+
+class SyncService:
+    def __init__(self, registry: RegistryRepository) -> None:
+        self.registry = registry
+
+    def put_account(self, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        applied = self.registry.put_account(
+            v.ident(account_id, "account id"), v.text(body.get("email"), "email", 320) or "",
+            v.integer(body.get("daily_limit_bytes"), "daily_limit_bytes"),
+            v.boolean(body.get("active"), "active"), v.integer(body.get("version"), "version"))
+        return {"applied": applied, "account_id": account_id}
+
+    def delete_account(self, account_id: str, version: str | None) -> dict[str, Any]:
+        applied = self.registry.delete_account(v.ident(account_id, "account id"),
+                                               v.version_arg(version))
+        return {"applied": applied, "account_id": account_id}
+
+    def put_file(self, file_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        applied = self.registry.put_file(
+            v.ident(file_id, "file id"), v.text(body.get("name"), "name") or "",
+            v.integer(body.get("size"), "size"), v.text(body.get("md5"), "md5", 64, optional=True),
+            v.integer(body.get("version"), "version"))
+        return {"applied": applied, "file_id": file_id}
+
+    def delete_file(self, file_id: str, version: str | None) -> dict[str, Any]:
+        applied = self.registry.delete_file(v.ident(file_id, "file id"), v.version_arg(version))
+        return {"applied": applied, "file_id": file_id}
+
+    def put_replica(self, file_id: str, account_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        applied = self.registry.put_replica(
+            v.ident(file_id, "file id"), v.ident(account_id, "account id"),
+            v.text(body.get("drive_file_id"), "drive_file_id", 256) or "",
+            v.http_url(body.get("url"), "url"), v.integer(body.get("version"), "version"))
+        return {"applied": applied, "file_id": file_id, "account_id": account_id}
+
+    def delete_replica(self, file_id: str, account_id: str, version: str | None) -> dict[str, Any]:
+        applied = self.registry.delete_replica(v.ident(file_id, "file id"),
+                                               v.ident(account_id, "account id"),
+                                               v.version_arg(version))
+        return {"applied": applied, "file_id": file_id, "account_id": account_id}
+
+    def replicas(self, file_id: str | None, account_id: str | None) -> dict[str, Any]:
+        if file_id is not None:
+            v.ident(file_id, "file_id")
+        if account_id is not None:
+            v.ident(account_id, "account_id")
+        return {"items": self.registry.replicas(file_id, account_id)}

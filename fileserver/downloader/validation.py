@@ -1,0 +1,72 @@
+"""Input checks shared by the Downloader's services; each raises BadRequest with a clear message."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from fileserver.errors import BadRequest
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+MAX_BIGINT = 2**63 - 1
+
+
+def ident(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise BadRequest(f"{field} must be an id of 1-128 letters, digits or ._:-")
+    return value
+
+
+def integer(value: Any, field: str, low: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_BIGINT:
+        raise BadRequest(f"{field} must be an integer >= {low}")
+    return value
+
+
+def version_arg(raw: str | None) -> int:
+    """``?version=N`` of a DELETE."""
+    if raw is None or not raw.isdigit() or len(raw) > 18:
+        raise BadRequest("query parameter 'version' must be a non-negative integer")
+    return int(raw)
+
+
+def text(value: Any, field: str, max_length: int = 1024, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        raise BadRequest(f"{field} must be a non-empty string of at most {max_length} characters")
+    return value
+
+
+def boolean(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest(f"{field} must be true or false")
+    return value
+
+
+def http_url(value: Any, field: str) -> str:
+    url = text(value, field, 2048)
+    assert url is not None
+    if not url.startswith(("http://", "https://")):
+        raise BadRequest(f"{field} must be an http(s) URL")
+    return url
+
+
+def day(value: Any, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"{field} must be a date YYYY-MM-DD") from exc
+
+
+def timestamp(value: Any, field: str) -> datetime:
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be an ISO-8601 timestamp")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise BadRequest(f"{field} must be an ISO-8601 timestamp") from exc
+    if parsed.tzinfo is None:
+        raise BadRequest(f"{field} must carry a time zone (UTC)")
+    return parsed

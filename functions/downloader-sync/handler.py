@@ -1,0 +1,50 @@
+"""downloader-sync (admin): versioned, idempotent registry messages from the replicator."""
+
+from flask import jsonify, request
+
+from fileserver.downloader.bootstrap import sync_service
+from fileserver.runtime import function_app, json_body, query_str, require_admin
+
+app = function_app("downloader-sync")
+
+
+@app.put("/accounts/<account_id>")
+@require_admin
+def put_account(account_id: str):
+    return jsonify(sync_service().put_account(account_id, json_body()))
+
+
+@app.delete("/accounts/<account_id>")
+@require_admin
+def delete_account(account_id: str):
+    return jsonify(sync_service().delete_account(account_id, request.args.get("version")))
+
+
+@app.put("/files/<file_id>")
+@require_admin
+def put_file(file_id: str):
+    return jsonify(sync_service().put_file(file_id, json_body()))
+
+
+@app.delete("/files/<file_id>")
+@require_admin
+def delete_file(file_id: str):
+    return jsonify(sync_service().delete_file(file_id, request.args.get("version")))
+
+
+@app.put("/replicas/<file_id>/<account_id>")
+@require_admin
+def put_replica(file_id: str, account_id: str):
+    return jsonify(sync_service().put_replica(file_id, account_id, json_body()))
+
+
+@app.delete("/replicas/<file_id>/<account_id>")
+@require_admin
+def delete_replica(file_id: str, account_id: str):
+    return jsonify(sync_service().delete_replica(file_id, account_id, request.args.get("version")))
+
+
+@app.get("/replicas")
+@require_admin
+def list_replicas():
+    return jsonify(sync_service().replicas(query_str("file_id"), query_str("account_id")))

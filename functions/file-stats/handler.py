@@ -1,0 +1,19 @@
+"""file-stats: precomputed download figures per file (list with paging and sorting, or one)."""
+
+from flask import jsonify
+
+from fileserver.downloader.bootstrap import report_service
+from fileserver.runtime import function_app, paging, query_str
+
+app = function_app("file-stats")
+
+
+@app.get("/")
+def list_files():
+    limit, offset = paging()
+    return jsonify(report_service().file_list(limit, offset, query_str("sort"), query_str("order")))
+
+
+@app.get("/<file_id>")
+def one_file(file_id: str):
+    return jsonify(report_service().file_one(file_id))

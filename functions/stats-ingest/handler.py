@@ -1,0 +1,14 @@
+"""stats-ingest (admin; called by stats-compute): apply fresh download events idempotently."""
+
+from flask import jsonify
+
+from fileserver.downloader.bootstrap import report_service
+from fileserver.runtime import function_app, json_body, require_admin
+
+app = function_app("stats-ingest")
+
+
+@app.post("/")
+@require_admin
+def ingest():
+    return jsonify(report_service().ingest(json_body()))

@@ -1,0 +1,177 @@
+"""The Downloader's repositories and services against a real PostgreSQL (fresh database each)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from fileserver.downloader.db import Database, migrate
+from fileserver.downloader.outbox import OutboxRelay
+from fileserver.downloader.reports import ReportService
+from fileserver.downloader.repository import OutboxRepository, RegistryRepository, UsageRepository
+from fileserver.downloader.service import DownloadService
+from fileserver.downloader.stats_repository import StatsRepository
+from fileserver.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+
+NOW = datetime(2026, 11, 25, 23, 0, 0, tzinfo=UTC)
+
+
+def seed(db: Database, accounts: int, files: dict[str, int], limit: int = 10**12) -> None:
+    registry = RegistryRepository(db)
+    for i in range(accounts):
+        registry.put_account(f"acc{i}", f"acc{i}@example.com", limit, True, 1)
+    for file_id, size in files.items():
+        registry.put_file(file_id, f"{file_id}.bin", size, None, 1)
+        for i in range(accounts):
+            registry.put_replica(file_id, f"acc{i}", f"d-{file_id}-{i}",
+                                 f"http://drive.test/uc?id=d-{file_id}-{i}&export=download", 1)
+
+
+def test_migrations_are_idempotent_and_safe_concurrently(database_url: str) -> None:
+    databases = [Database(database_url) for _ in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        applied = list(pool.map(migrate, databases))
+    assert sorted(len(a) for a in applied) == [0, 0, 0, 1]
+    assert migrate(databases[0]) == []
+    versions = databases[0].run("SELECT version FROM schema_migrations")
+    assert [row["version"] for row in versions] == ["001_initial"]
+    for database in databases:
+        database.close()
+
+
+def test_get_url_rotates_in_order_and_hands_out_the_replica_url(db: Database) -> None:
+    seed(db, 4, {"f1": 1000})
+    service = DownloadService(db, clock=lambda: NOW)
+    picks = [service.get_url("f1") for _ in range(8)]
+    assert [p["account_id"] for p in picks] == ["acc0", "acc1", "acc2", "acc3"] * 2
+    assert picks[1]["url"] == "http://drive.test/uc?id=d-f1-1&export=download"
+    assert picks[0]["size"] == 1000 and picks[0]["name"] == "f1.bin"
+    assert UsageRepository(db).bytes_today(NOW.date()) == {f"acc{i}": 2000 for i in range(4)}
+    assert OutboxRepository(db).pending() == 8
+
+
+def test_get_url_errors(db: Database) -> None:
+    seed(db, 2, {"f1": 600}, limit=1000)
+    registry = RegistryRepository(db)
+    registry.put_file("bare", "bare.bin", 10, None, 1)
+    service = DownloadService(db, clock=lambda: NOW)
+    with pytest.raises(NotFound):
+        service.get_url("nope")
+    with pytest.raises(BadRequest):
+        service.get_url("../etc")
+    with pytest.raises(Conflict) as conflict:
+        service.get_url("bare")
+    assert conflict.value.details == {"status": "replicating"}
+    assert {service.get_url("f1")["account_id"] for _ in range(2)} == {"acc0", "acc1"}
+    with pytest.raises(ServiceUnavailable) as full:
+        service.get_url("f1")
+    assert full.value.headers["Retry-After"] == "3600"  # 23:00 UTC → midnight
+    registry.delete_file("f1", 2)
+    with pytest.raises(NotFound):
+        service.get_url("f1")
+
+
+def test_disabled_or_deleted_accounts_are_skipped(db: Database) -> None:
+    seed(db, 3, {"f1": 10})
+    registry = RegistryRepository(db)
+    registry.put_account("acc1", "acc1@example.com", 10**12, False, 2)
+    registry.delete_replica("f1", "acc2", 2)
+    service = DownloadService(db, clock=lambda: NOW)
+    assert {service.get_url("f1")["account_id"] for _ in range(4)} == {"acc0"}
+
+
+def test_concurrent_reservations_never_pass_the_limit(db: Database) -> None:
+    seed(db, 3, {"f1": 100}, limit=1000)  # room for exactly 30 URLs
+    service = DownloadService(db, clock=lambda: NOW)
+
+    def attempt(_: int) -> str:
+        try:
+            return service.get_url("f1")["account_id"]
+        except ServiceUnavailable:
+            return "full"
+
+    with ThreadPoolExecutor(12) as pool:
+        results = list(pool.map(attempt, range(45)))
+    assert results.count("full") == 15
+    assert UsageRepository(db).bytes_today(NOW.date()) == {"acc0": 1000, "acc1": 1000, "acc2": 1000}
+    assert OutboxRepository(db).pending() == 30
+
+
+def test_outbox_relay_keeps_events_while_the_gateway_is_down(db: Database, async_gateway) -> None:
+    seed(db, 2, {"f1": 10})
+    service = DownloadService(db, clock=lambda: NOW)
+    ids = {service.get_url("f1")["event_id"] for _ in range(5)}
+    down = OutboxRelay(db, "http://127.0.0.1:9", timeout=0.5)
+    assert down.drain() == 0
+    async_gateway.fail_next = 1
+    relay = OutboxRelay(db, async_gateway.url)
+    assert relay.drain() == 0  # the 503 keeps the rows
+    assert OutboxRepository(db).pending() == 5
+    assert relay.drain() == 5
+    assert OutboxRepository(db).pending() == 0
+    batch = async_gateway.batches[0]
+    assert batch["path"] == "/async-function/stats-compute"
+    assert {e["event_id"] for e in batch["body"]["events"]} == ids
+    assert set(batch["body"]["events"][0]) == {"event_id", "file_id", "account_id", "bytes", "at"}
+
+
+def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -> None:
+    seed(db, 1, {"f1": 10})
+    relay = OutboxRelay(db, async_gateway.url, idle_seconds=5)
+    relay.start()
+    try:
+        service = DownloadService(db, on_event=relay.wake.set)
+        event_id = service.get_url("f1")["event_id"]
+        done = threading.Event()
+        for _ in range(100):
+            if OutboxRepository(db).pending() == 0 and async_gateway.batches:
+                done.set()
+                break
+            threading.Event().wait(0.05)
+        assert done.is_set()
+        assert async_gateway.batches[0]["body"]["events"][0]["event_id"] == event_id
+    finally:
+        relay.stop()
+
+
+def ingest_body(events: list[tuple[str, str, str, int, str]], computed_at: str) -> dict:
+    return {"events": [{"event_id": e, "file_id": f, "account_id": a, "bytes": b, "day": d,
+                        "at": f"{d}T10:00:00Z"} for e, f, a, b, d in events],
+            "summary": {"computed_at": computed_at, "spread": 1.0}}
+
+
+def test_ingest_is_idempotent_and_reports_read_the_rows(db: Database) -> None:
+    seed(db, 2, {"f1": 10, "f2": 20})
+    reports = ReportService(StatsRepository(db), clock=lambda: NOW)
+    today, yesterday = NOW.date().isoformat(), "2026-11-24"
+    body = ingest_body([("e1", "f1", "acc0", 10, today), ("e2", "f2", "acc1", 20, today),
+                        ("e3", "f2", "acc0", 20, yesterday), ("e1", "f1", "acc0", 10, today)],
+                       "2026-11-25T23:00:00Z")
+    assert reports.ingest(body) == {"applied": 3, "duplicates": 1}
+    assert reports.ingest(body) == {"applied": 0, "duplicates": 4}
+    f2 = reports.file_one("f2")
+    assert (f2["downloads"], f2["bytes_today"], f2["bytes_total"]) == (2, 20, 40)
+    acc0 = reports.account_one("acc0")
+    assert (acc0["downloads"], acc0["bytes_today"], acc0["bytes_total"]) == (2, 10, 30)
+    assert acc0["share_of_limit_today"] == 10 / 10**12
+    listed = reports.file_list(1, 0, "bytes_total", "desc")
+    assert listed["total"] == 2 and [r["file_id"] for r in listed["items"]] == ["f2"]
+    assert reports.file_list(1, 1, "bytes_total", "desc")["items"][0]["file_id"] == "f1"
+    with pytest.raises(BadRequest):
+        reports.file_list(10, 0, "size; DROP TABLE files", None)
+    assert reports.summary()["spread"] == 1.0
+    reports.ingest({"events": [], "summary": {"computed_at": "2026-11-25T22:00:00Z", "spread": 9}})
+    assert reports.summary()["spread"] == 1.0  # an older summary never replaces a newer one
+
+
+def test_ingest_accepts_events_of_deleted_files_and_rejects_bad_input(db: Database) -> None:
+    reports = ReportService(StatsRepository(db), clock=lambda: NOW)
+    body = ingest_body([("e9", "gone", "gone-acc", 5, "2026-11-25")], "2026-11-25T23:00:00Z")
+    assert reports.ingest(body)["applied"] == 1
+    for bad in ({"events": "x"}, {"events": [{"event_id": "e1"}]},
+                {"events": [], "summary": {"computed_at": "yesterday"}}):
+        with pytest.raises(BadRequest):
+            reports.ingest(bad)
