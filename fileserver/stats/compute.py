@@ -8,6 +8,7 @@ computed from the Downloader's account rows plus the batch's own increments.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -15,7 +16,10 @@ from typing import Any
 
 from fileserver.errors import BadRequest
 
-MAX_ID_LENGTH = 200
+# The ids and sizes the Downloader's stats-ingest accepts: an event it would refuse is
+# refused here, up front, with the reason.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+MAX_BYTES = 2**63 - 1
 MAX_BATCH_EVENTS = 10_000
 SECONDS_PER_DAY = 86_400
 # Average month used by the capacity plan (the seed's "500 TB/month" over 30.4 days).
@@ -49,10 +53,8 @@ def format_utc(moment: datetime) -> str:
 
 def _identifier(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string")
-    if len(value) > MAX_ID_LENGTH or any(ord(c) < 32 for c in value):
-        raise ValueError(f"{name} is too long or has control characters")
+    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
+        raise ValueError(f"{name} must be an id of 1-128 letters, digits or ._:-")
     return value
 
 
@@ -73,8 +75,8 @@ def parse_event(raw: Any) -> DownloadEvent:
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
     size = raw.get("bytes")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ValueError("bytes must be a non-negative integer")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BYTES:
+        raise ValueError("bytes must be an integer from 0 to 2^63-1")
     return DownloadEvent(event_id=_identifier(raw, "event_id"), file_id=_identifier(raw, "file_id"),
                          account_id=_identifier(raw, "account_id"), bytes=size,
                          at=_timestamp(raw.get("at")))

@@ -40,7 +40,10 @@ def test_offsets_are_converted_to_utc_before_bucketing():
     ({**event(), "bytes": "10"}, "bytes"),
     ({**event(), "event_id": ""}, "event_id"),
     ({**event(), "file_id": None}, "file_id"),
-    ({**event(), "account_id": "x" * 201}, "account_id"),
+    ({**event(), "account_id": "x" * 129}, "account_id"),
+    ({**event(), "file_id": "has space"}, "file_id"),
+    ({**event(), "file_id": "-leading-dash"}, "file_id"),
+    ({**event(), "bytes": 2**63}, "bytes"),
     ({**event(), "at": "2026-11-25T10:00:00"}, "timezone"),
     ({**event(), "at": "yesterday"}, "ISO-8601"),
     ("not an object", "object"),
@@ -60,6 +63,12 @@ def test_a_batch_with_an_invalid_event_is_rejected_whole_listing_each_problem():
 def test_the_events_field_must_be_a_non_empty_bounded_list(raw):
     with pytest.raises(BadRequest):
         c.parse_batch(raw)
+
+
+def test_ids_of_uuids_object_ids_and_128_characters_are_accepted():
+    for good in ("0f8c2a1e9b7d4c3a8e6f5d4c3b2a1908", "665f1c2e9a3b4d5e6f708192", "a" * 128,
+                 "acc:1.2_x-y"):
+        assert c.parse_event(event(event_id=good, file_id=good)).file_id == good
 
 
 def test_a_single_event_object_is_a_batch_of_one():
