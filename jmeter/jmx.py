@@ -101,13 +101,6 @@ def while_loop(name: str, condition: str, *children: Node) -> Node:
     return Node(ctl, list(children))
 
 
-def runtime(name: str, seconds: str, *children: Node) -> Node:
-    """Stops running its children after ``seconds`` (bounds polling loops)."""
-    ctl = _element("RunTime", "RunTimeGui", name)
-    _prop(ctl, "stringProp", "RunTime.seconds", seconds)
-    return Node(ctl, list(children))
-
-
 def if_true(name: str, variable_expression: str, *children: Node) -> Node:
     """Runs its children when the expression expands to ``true`` (no JavaScript needed)."""
     ctl = _element("IfController", "IfControllerPanel", name)

@@ -52,20 +52,23 @@ def poll(name: str, path: str, done_regex: str, seconds: str = "${__P(wait_s,120
     """Repeat GET ``path`` every 500 ms until its body (or status) matches ``done_regex``.
 
     A Regular Expression Extractor sets the loop variable to ``false`` on a match (its
-    template has no group), so no scripting is needed; a Runtime Controller bounds the wait.
+    template has no group); the While condition (``__jexl2``, in 2.13 and 5.x) also stops
+    after ``seconds``, counted from the first attempt (``__time`` stores its start).
     A last sampler named ``name`` asserts the final state, so a timeout fails the plan.
     """
     var = "poll_" + "".join(c if c.isalnum() else "_" for c in name)
     auth = [ADMIN] if admin_call else []
 
-    def attempt(*timer: Node) -> Node:
+    def attempt(*extra: Node) -> Node:
         extractor = jmx.extract(var, done_regex, default="true", template="false")
         if on_code:
             extractor.element.find("stringProp[@name='RegexExtractor.useHeaders']").text = "code"
-        return jmx.http(f"{name} (poll)", "GET", path, *auth, *timer, extractor, ANY_HTTP_STATUS)
+        return jmx.http(f"{name} (poll)", "GET", path, *auth, *extra, extractor, ANY_HTTP_STATUS)
 
-    waiting = jmx.while_loop(f"until {name}", f"${{{var}}}", attempt(jmx.pause("500")))
+    started = jmx.headers("poll start", [("X-Poll-Started", f"${{__time(,{var}_start)}}")])
+    condition = (f'${{__jexl2("${{{var}}}" != "false" && '
+                 f"${{__time()}} - ${{{var}_start}} < {seconds}000)}}")
+    waiting = jmx.while_loop(f"until {name}", condition, attempt(jmx.pause("500")))
     final = jmx.http(name, "GET", path, *auth, *(
         [jmx.expect_status(done_regex)] if on_code else status_is("200", done_regex)))
-    return jmx.transaction(name, attempt(), jmx.runtime(f"{name} within limit", seconds, waiting),
-                           final)
+    return jmx.transaction(name, attempt(started), waiting, final)

@@ -1,5 +1,5 @@
 """The shipped plans: generated from code, only elements JMeter 2.13 and 5.x share, and
-JMeter really loads and walks every step (against a closed port, so every sample fails)."""
+JMeter really runs them against FakeFileserver (the contract's API in memory)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devstack.process import free_port
+from devstack.process import free_port, port_open, stop_pid, wait_until
 from jmeter.locate import Jmeter
 from jmeter.plans import HERE, render
 from jmeter.report import requirements
 
 REPO = Path(__file__).resolve().parents[3]
+HERE_TESTS = Path(__file__).resolve().parent
 # Test elements of JMeter 2.13 that JMeter 5.6 still has (no JSON extractor, no JSR223).
 SHARED_ELEMENTS = {
     "TestPlan", "ThreadGroup", "SetupThreadGroup", "GenericController", "LoopController",
-    "WhileController", "RunTime", "IfController", "HeaderManager", "ConfigTestElement",
+    "WhileController", "IfController", "HeaderManager", "ConfigTestElement",
     "HTTPSamplerProxy", "RegexExtractor", "ResponseAssertion", "DurationAssertion",
     "ConstantTimer", "Arguments", "Argument", "HTTPArgument", "Header", "HTTPFileArgs",
     "HTTPFileArg",
@@ -68,27 +70,59 @@ def test_every_element_class_exists_in_jmeter_jars(jmeter_install: Jmeter) -> No
         assert aliases[name].replace(".", "/") + ".class" in jar_entries, aliases[name]
 
 
-def _run_against_closed_port(tmp_path: Path, plan: str, *extra: str) -> dict:
-    url = f"http://127.0.0.1:{free_port()}"
-    cmd = [sys.executable, "-m", "jmeter.run", "--plan", plan, "--gateway", url, "--emulator",
-           url, "--token", "t", "--out", str(tmp_path / "out"), "-J", "wait_s=1", *extra]
+@pytest.fixture(scope="module")
+def fake_fileserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """FakeFileserver (the contract's API in memory) as its own process; yields its URL."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("fake") / "fake.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, str(HERE_TESTS / "fake_fileserver.py"),
+                                 str(port), "fake-token"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until(lambda: port_open(port), timeout=10)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_pid(proc.pid)
+        proc.wait(timeout=5)
+
+
+def _run(tmp_path: Path, url: str, *extra: str) -> tuple[int, dict]:
+    cmd = [sys.executable, "-m", "jmeter.run", "--gateway", url, "--emulator", url,
+           "--token", "fake-token", "--out", str(tmp_path / "out"), "-J", "wait_s=10", *extra]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 1, proc.stdout + proc.stderr  # nothing listens: all fail
-    return json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (tmp_path / "out" / "summary.json").exists(), proc.stdout + proc.stderr
+    return proc.returncode, json.loads((tmp_path / "out" / "summary.json").read_text())
 
 
-def test_jmeter_walks_every_functional_step(jmeter_install: Jmeter, tmp_path: Path) -> None:
-    summary = _run_against_closed_port(tmp_path, "functional")
-    ran = set(summary["runs"][0]["summary"]["samplers"])
-    expected = _samplers(render()["functional"]) - {"R07 upload over the size limit (413)"}
-    assert ran == expected
-    assert summary["overall"]["errors"] == summary["overall"]["samples"]
+def test_functional_plan_passes_twice_against_the_contract(
+    jmeter_install: Jmeter, fake_fileserver: str, tmp_path: Path
+) -> None:
+    """Every step runs and passes, and the cleanup lets a second run pass the same way."""
+    code, summary = _run(tmp_path, fake_fileserver, "--plan", "functional", "--runs", "2",
+                         "--max-upload-bytes", str(3 * 1024 * 1024))
+    assert code == 0, summary["runs"][0]["summary"]["failures"]
+    for run in summary["runs"]:
+        assert set(run["summary"]["samplers"]) >= _samplers(render()["functional"])
+        assert set(run["summary"]["requirements"]) == {f"R{n:02d}" for n in range(1, 19)}
 
 
-def test_jmeter_runs_the_load_plan_for_its_duration(jmeter_install: Jmeter,
-                                                    tmp_path: Path) -> None:
-    summary = _run_against_closed_port(tmp_path, "load", "--threads", "2", "--duration", "3",
-                                       "--ramp", "0")
+def test_load_plan_runs_its_mix_for_its_duration(
+    jmeter_install: Jmeter, fake_fileserver: str, tmp_path: Path
+) -> None:
+    code, summary = _run(tmp_path, fake_fileserver, "--plan", "load", "--threads", "4",
+                         "--duration", "4", "--ramp", "0", "--accounts", "2")
+    assert code == 0, summary["runs"][0]["summary"]["failures"]
     samplers = summary["runs"][0]["summary"]["samplers"]
-    assert samplers["get-url"]["samples"] > samplers["stats summary"]["samples"]
-    assert {"upload small", "upload large", "delete file", "accounts report"} <= set(samplers)
+    assert samplers["get-url"]["samples"] >= 6 * samplers["stats summary"]["samples"] > 0
+    assert {"upload small", "upload medium", "upload large", "delete file"} <= set(samplers)
+    assert 3.5 <= summary["runs"][0]["summary"]["overall"]["duration_s"] < 30
+
+
+def test_a_stalled_poll_fails_the_plan(jmeter_install: Jmeter, tmp_path: Path) -> None:
+    """Against a server where nothing ever completes, polls give up after wait_s and fail."""
+    code, summary = _run(tmp_path, f"http://127.0.0.1:{free_port()}", "--plan", "functional",
+                         "-J", "wait_s=1")
+    assert code == 1
+    run = summary["runs"][0]["summary"]
+    assert run["samplers"]["R09 small file uploaded to every account"]["errors"] == 1
+    assert run["samplers"]["R14 queue replicates small file (poll)"]["samples"] >= 2
