@@ -1,0 +1,130 @@
+"""Replication against Fake Drive accounts: upload once, copy the rest, idempotent, verified."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from workers.replicator.errors import PermanentError, TransientError
+from workers.replicator.handlers import Job, parse_job
+
+
+def assert_fully_replicated(world, file_id: str) -> None:
+    record = world.files.get(file_id)
+    assert record.status == "uploaded"
+    assert record.blob_id is None and f"blob-{file_id}" not in world.blobs.blobs
+    for account in world.accounts.list_all():
+        [copy] = world.copies(account.id, file_id)
+        assert copy.public
+        assert record.replicas[account.id].drive_file_id == copy.id
+        assert world.downloader.registry[(file_id, account.id)] == copy.id
+
+
+def test_uploads_once_and_copies_to_every_other_account(world):
+    data = b"x" * 5000
+    world.files.add("f1", data)
+    assert world.replicator.replicate("f1") == "uploaded"
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.uploaded_bytes == len(data)
+    assert world.cloud.copied_bytes == 3 * len(data)
+    assert world.metrics.bytes.labels(mode="upload")._value.get() == len(data)
+
+
+def test_retried_job_creates_no_second_copy(world):
+    world.files.add("f1", b"abc" * 100)
+    world.replicator.replicate("f1")
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+    assert len(world.cloud.files) == 4
+
+
+def test_crash_after_drive_copy_before_bookkeeping_adopts_the_copy(world):
+    world.files.add("f1", b"payload")
+
+    def crash(file_id, account_id):
+        if account_id == "acc3":
+            world.files.after_set_replica = None
+            raise ConnectionError("worker died")
+
+    world.files.after_set_replica = crash
+    with pytest.raises(ConnectionError):
+        world.replicator.replicate("f1")
+    world.files.remove_replica("f1", "acc3")  # the store never recorded it
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.uploaded_bytes == len(b"payload")
+
+
+def test_duplicate_and_corrupt_copies_are_removed(world):
+    world.files.add("f1", b"good bytes")
+    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
+    drive.upload(io.BytesIO(b"good bytes"), 10, "f.bin", "x", {"fileserver_id": "f1"})
+    drive.upload(io.BytesIO(b"good bytes"), 10, "f.bin", "x", {"fileserver_id": "f1"})
+    drive.upload(io.BytesIO(b"truncated"), 9, "f.bin", "x", {"fileserver_id": "f1"})
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+
+
+def test_copy_failure_falls_back_to_upload(world):
+    world.files.add("f1", b"z" * 100)
+    world.cloud.copy_error = world.cloud.NotFound("copy refused")
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.uploaded_bytes == 400
+
+
+def test_transient_copy_error_is_raised_not_uploaded(world):
+    world.files.add("f1", b"z" * 100)
+    world.cloud.copy_error = world.cloud.Retryable("userRateLimitExceeded")
+    with pytest.raises(world.cloud.Retryable):
+        world.replicator.replicate("f1")
+    assert world.cloud.uploaded_bytes == 100
+    world.cloud.copy_error = None
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.uploaded_bytes == 100
+
+
+def test_downloader_down_raises_transient_then_converges(world):
+    world.files.add("f1", b"q" * 10)
+    world.downloader.down = True
+    with pytest.raises(TransientError):
+        world.replicator.replicate("f1")
+    assert world.files.get("f1").status == "replicating"
+    world.downloader.down = False
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+
+
+def test_deleted_mid_replication_leaves_it_nowhere(world):
+    world.files.add("f1", b"w" * 50)
+
+    def delete_after_second(file_id, account_id):
+        if account_id == "acc2":
+            world.files.update("f1", status="deleting")
+
+    world.files.after_set_replica = delete_after_second
+    assert world.replicator.replicate("f1") == "skipped"
+    assert world.cloud.files == {}
+    assert "f1" not in world.files.records
+    assert world.downloader.registry == {}
+    assert world.blobs.blobs == {}
+
+
+def test_blob_gone_and_no_replica_marks_failed(world):
+    world.files.add("f1", b"lost")
+    world.blobs.blobs.clear()
+    world.files.clear_blob("f1")
+    with pytest.raises(PermanentError):
+        world.replicator.replicate("f1")
+    assert world.files.get("f1").status == "failed"
+
+
+def test_parse_job_validates():
+    job = parse_job({"kind": "replicate", "file_id": "f1", "requested_at": "2026-11-25T10:00:00Z"})
+    assert job == Job("replicate", "f1", job.requested_at) and job.requested_at.tzinfo
+    for bad in ({"kind": "nope", "file_id": "x"}, {"kind": "replicate"},
+                {"kind": "account-added", "file_id": "x"}, {"kind": "replicate", "file_id": 3}):
+        with pytest.raises(PermanentError):
+            parse_job(bad)

@@ -1,0 +1,124 @@
+"""One handler per job kind. Jobs carry ids only; handlers read the current desired state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from workers.replicator.cleanup import REMOVING, Cleaner
+from workers.replicator.errors import PermanentError, TransientError
+from workers.replicator.locks import KeyedLocks
+from workers.replicator.ports import AccountStore, Downloader, DriveFactory, FileStore
+from workers.replicator.replication import Replicator
+
+log = logging.getLogger("replicator.handlers")
+FILE_KINDS = ("replicate", "delete-file", "rename-file")
+ACCOUNT_KINDS = ("account-added", "account-removed", "account-updated")
+
+
+@dataclass(frozen=True)
+class Job:
+    kind: str
+    target_id: str
+    requested_at: datetime | None
+
+
+def parse_job(body: dict[str, Any]) -> Job:
+    """Validate a job body; a malformed job is permanent (it will never become valid)."""
+    kind = body.get("kind")
+    if kind not in FILE_KINDS + ACCOUNT_KINDS:
+        raise PermanentError(f"unknown job kind {kind!r}")
+    key = "file_id" if kind in FILE_KINDS else "account_id"
+    target = body.get(key)
+    if not isinstance(target, str) or not target or len(target) > 200:
+        raise PermanentError(f"job {kind} needs a {key} string")
+    return Job(kind, target, _parse_time(body.get("requested_at")))
+
+
+def _parse_time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class JobHandlers:
+    def __init__(self, files: FileStore, accounts: AccountStore, drives: DriveFactory,
+                 downloader: Downloader, replicator: Replicator, cleaner: Cleaner,
+                 locks: KeyedLocks) -> None:
+        self.files = files
+        self.accounts = accounts
+        self.drives = drives
+        self.downloader = downloader
+        self.replicator = replicator
+        self.cleaner = cleaner
+        self.locks = locks
+        self._table: dict[str, Callable[[str], str]] = {
+            "replicate": self.replicate, "delete-file": self.delete_file,
+            "rename-file": self.rename_file, "account-added": self.account_added,
+            "account-removed": self.account_removed, "account-updated": self.account_updated,
+        }
+
+    def handle(self, job: Job) -> str:
+        return self._table[job.kind](job.target_id)
+
+    def replicate(self, file_id: str) -> str:
+        with self.locks.hold(file_id):
+            return self.replicator.replicate(file_id)
+
+    def delete_file(self, file_id: str) -> str:
+        with self.locks.hold(file_id):
+            return self.cleaner.delete_file(file_id)
+
+    def rename_file(self, file_id: str) -> str:
+        with self.locks.hold(file_id):
+            record = self.files.get(file_id)
+            if record is None or not record.wanted:
+                return "skipped"
+            self.downloader.put_file(record)
+            for account_id, replica in record.replicas.items():
+                account = self.accounts.get(account_id)
+                if account is not None:
+                    self.drives.for_account(account).rename(replica.drive_file_id, record.name)
+            return "renamed"
+
+    def account_added(self, account_id: str) -> str:
+        account = self.accounts.get(account_id)
+        if account is None or not account.active:
+            return "skipped"
+        self.downloader.put_account(account)
+        return self.backfill(account_id)
+
+    def backfill(self, account_id: str) -> str:
+        """Copy every wanted file missing on the account; one bad file does not stop the rest."""
+        missing = [record.id for record in self.files.iter_all()
+                   if record.wanted and account_id not in record.replicas]
+        failures = 0
+        for file_id in missing:
+            try:
+                self.replicate(file_id)
+            except PermanentError:
+                log.exception("file %s cannot be backfilled", file_id)
+            except Exception:
+                failures += 1
+                log.exception("backfill of %s to %s failed; will retry", file_id, account_id)
+        if failures:
+            raise TransientError(f"{failures} of {len(missing)} files not yet backfilled")
+        return "backfilled"
+
+    def account_removed(self, account_id: str) -> str:
+        return self.cleaner.remove_account(account_id)
+
+    def account_updated(self, account_id: str) -> str:
+        account = self.accounts.get(account_id)
+        if account is None:
+            return "skipped"
+        if account.state == REMOVING:
+            return self.cleaner.remove_account(account_id)
+        self.downloader.put_account(account)
+        return self.backfill(account_id) if account.active else "updated"
