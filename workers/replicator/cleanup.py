@@ -9,7 +9,14 @@ import logging
 
 from workers.replicator.errors import is_transient
 from workers.replicator.model import DELETING, Account
-from workers.replicator.ports import AccountStore, BlobStore, Downloader, DriveFactory, FileStore
+from workers.replicator.ports import (
+    AccountStore,
+    BlobStore,
+    Downloader,
+    DriveFactory,
+    FileStore,
+    drive_file,
+)
 from workers.replicator.replication import delete_quietly
 
 log = logging.getLogger("replicator.cleanup")
@@ -44,7 +51,7 @@ class Cleaner:
     def _delete_copies(self, account: Account, file_id: str, known_id: str | None) -> None:
         drive = self.drives.for_account(account)
         try:
-            ids = {str(raw["id"]) for raw in drive.find_by_fileserver_id(file_id)}
+            ids = {drive_file(raw).id for raw in drive.find_by_fileserver_id(file_id)}
         except Exception as exc:
             if is_transient(exc) or account.active:
                 raise
@@ -74,10 +81,10 @@ class Cleaner:
         """Delete every fileserver copy on the account, if the account is still reachable."""
         drive = self.drives.for_account(account)
         try:
-            tagged = [raw for raw in drive.list_files()
-                      if (raw.get("appProperties") or {}).get("fileserver_id")]
-            for raw in tagged:
-                delete_quietly(drive, str(raw["id"]))
+            listed = [drive_file(raw) for raw in drive.list_files()]
+            for item in listed:
+                if item.fileserver_id:
+                    delete_quietly(drive, item.id)
         except Exception as exc:
             if is_transient(exc):
                 raise

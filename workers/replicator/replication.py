@@ -128,7 +128,7 @@ class Replicator:
         self.metrics.bytes.labels(mode="copy").inc(record.size)
         return self._verified(record, drive, raw)
 
-    def _verified(self, record: FileRecord, drive: Drive, raw: dict[str, Any]) -> str:
+    def _verified(self, record: FileRecord, drive: Drive, raw: Any) -> str:
         placed = drive_file(raw)
         if not matches(record, placed):
             delete_quietly(drive, placed.id)

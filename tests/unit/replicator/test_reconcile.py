@@ -1,0 +1,87 @@
+"""Reconciliation: the pure plan, and runs that repair drift made behind the worker's back."""
+
+from __future__ import annotations
+
+from workers.replicator.model import Account, DriveFile, FileRecord, Replica
+from workers.replicator.reconcile import Reconciler, plan
+
+
+def account(account_id: str, state: str = "active") -> Account:
+    return Account(account_id, f"{account_id}@sa", state, 1, 1)
+
+
+def record(file_id: str, status: str = "uploaded", **replicas: str) -> FileRecord:
+    return FileRecord(file_id, "n", 3, "m", "x", status, 1, None,
+                      {a: Replica(a, d) for a, d in replicas.items()})
+
+
+def copy(drive_id: str, file_id: str | None) -> DriveFile:
+    return DriveFile(drive_id, "n", 3, "m", file_id)
+
+
+def test_converged_state_plans_nothing():
+    files = [record("f1", a="d1", b="d2")]
+    registry = {("f1", "a"): "d1", ("f1", "b"): "d2"}
+    listings = {"a": [copy("d1", "f1"), copy("x", None)], "b": [copy("d2", "f1")]}
+    assert plan(files, [account("a"), account("b")], registry, listings).size() == 0
+
+
+def test_plan_finds_every_kind_of_drift():
+    files = [record("f1", a="d1", b="gone"), record("f2", "replicating", a="d3"),
+             record("f3", "deleting", a="d4")]
+    accounts = [account("a"), account("b"), account("c", "removing")]
+    registry = {("f1", "a"): "old", ("f9", "a"): "d9", ("f2", "c"): "d7"}
+    listings = {"a": [copy("d1", "f1"), copy("dup", "f1"), copy("d3", "f2"),
+                      copy("d4", "f3"), copy("lost", "f8")], "b": []}
+    todo = plan(files, accounts, registry, listings)
+    assert todo.replicate == {"f1", "f2"}
+    assert todo.forget_replicas == {("f1", "b")}
+    assert todo.register == {("f1", "a"): "d1", ("f2", "a"): "d3"}
+    assert todo.unregister == {("f9", "a"), ("f2", "c")}
+    assert todo.orphans == {("dup", "a", "f1"), ("lost", "a", "f8")}
+    assert todo.delete_files == {"f3"} and todo.remove_accounts == {"c"}
+
+
+def test_unlisted_account_is_not_taken_for_empty():
+    files = [record("f1", a="d1", b="d2")]
+    registry = {("f1", "a"): "d1", ("f1", "b"): "d2"}
+    todo = plan(files, [account("a"), account("b")], registry, {"a": [copy("d1", "f1")]})
+    assert todo.size() == 0
+
+
+def reconciler(world) -> Reconciler:
+    return Reconciler(world.files, world.accounts, world.replicator.drives, world.downloader,
+                      world.handlers, world.metrics)
+
+
+def test_run_repairs_lost_copies_registry_and_orphans(world):
+    for file_id in ("f1", "f2"):
+        world.files.add(file_id, file_id.encode() * 9)
+    world.handlers.replicate("f1")  # f2 never got a job: stuck replicating
+    lost = world.copies("acc2", "f1")[0].id
+    del world.cloud.files[lost]
+    world.downloader.registry.pop(("f1", "acc3"))
+    world.downloader.registry[("ghost", "acc1")] = "dX"
+    import io
+    drive = world.replicator.drives.for_account(world.accounts.get("acc4"))
+    orphan = drive.upload(io.BytesIO(b"o"), 1, "o", "x", {"fileserver_id": "purged"})["id"]
+    reconciler(world).run_once()
+    for file_id in ("f1", "f2"):
+        assert world.files.get(file_id).status == "uploaded"
+        for acc in world.accounts.list_all():
+            [one] = world.copies(acc.id, file_id)
+            assert world.downloader.registry[(file_id, acc.id)] == one.id
+    assert orphan not in world.cloud.files
+    assert ("ghost", "acc1") not in world.downloader.registry
+    assert reconciler(world).run_once().size() == 0
+    assert world.metrics.files_by_status.labels(status="uploaded")._value.get() == 2
+
+
+def test_run_finishes_an_interrupted_delete_and_account_removal(world):
+    world.files.add("f1", b"abc")
+    world.handlers.replicate("f1")
+    world.files.update("f1", status="deleting")
+    world.accounts.set_state("acc4", "removing")
+    reconciler(world).run_once()
+    assert world.cloud.files == {} and world.files.records == {}
+    assert world.accounts.get("acc4") is None and world.downloader.registry == {}
