@@ -1,9 +1,10 @@
 """bench.stats_lag end to end against a real stats-compute process.
 
 A local server stands in for the gateway and plays a minimal Downloader: get-url hands out
-URLs round-robin over three accounts and queues each event to stats-compute on a thread pool
-(as the async gateway would); stats-ingest applies events once per event_id; file-stats and
-account-stats serve the counts. The bench must converge exactly and print its figures.
+URLs round-robin over three accounts and keeps each event in an outbox that a relay thread
+sends to stats-compute in batches (as the Downloader's outbox relay does); stats-ingest applies
+events once per event_id; file-stats and account-stats serve the counts. The bench must
+converge exactly and print its figures.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,16 +38,31 @@ class MiniDownloader:
         self.files: Counter[str] = Counter()
         self.accounts: Counter[str] = Counter()
         self.next_account = itertools.cycle(["a1", "a2", "a3"])
-        self.queue = ThreadPoolExecutor(max_workers=8)
+        self.outbox: list[dict] = []
+        self.stop = threading.Event()
         self.stats_compute_url = ""
+
+    def relay(self) -> None:
+        """Send whatever the outbox holds as one batch, every 20 ms; keep it on failure."""
+        session = requests.Session()
+        while not self.stop.wait(0.02):
+            with self.lock:
+                batch, self.outbox = self.outbox, []
+            if not batch:
+                continue
+            try:
+                session.post(self.stats_compute_url, json={"events": batch},
+                             timeout=10).raise_for_status()
+            except requests.RequestException:
+                with self.lock:
+                    self.outbox = batch + self.outbox
 
     def hand_out(self, file_id: str) -> dict:
         with self.lock:
             account = next(self.next_account)
-        event = {"event_id": uuid.uuid4().hex, "file_id": file_id, "account_id": account,
-                 "bytes": 1000, "at": datetime.now(UTC).isoformat()}
-        self.queue.submit(requests.post, self.stats_compute_url, json={"events": [event]},
-                          timeout=10)
+            event = {"event_id": uuid.uuid4().hex, "file_id": file_id, "account_id": account,
+                     "bytes": 1000, "at": datetime.now(UTC).isoformat()}
+            self.outbox.append(event)
         return {"url": "http://drive/uc", "file_id": file_id, "account_id": account,
                 "name": "x", "size": 1000, "event_id": event["event_id"]}
 
@@ -122,11 +137,13 @@ def mini_stack(tmp_path: Path) -> Iterator[str]:
     mini.stats_compute_url = f"http://127.0.0.1:{port}/"
     try:
         wait_until(lambda: requests.get(f"{mini.stats_compute_url}_/health", timeout=1).ok, 30)
+        relay = threading.Thread(target=mini.relay, daemon=True)
+        relay.start()
         yield gateway
     finally:
+        mini.stop.set()
         stop_pid(proc.pid)
         proc.wait()
-        mini.queue.shutdown(wait=False, cancel_futures=True)
         server.shutdown()
         server.server_close()
 
