@@ -1,0 +1,70 @@
+"""Wire the real adapters once per process, on first use (nothing connects at import)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import MongoClient
+
+from fileserver import config
+from fileserver.errors import BadRequest
+from fileserver.uploader.crypto import KeyCipher
+from fileserver.uploader.jobs import JobPublisher
+from fileserver.uploader.repository import AccountRepository, BlobStore, FileRepository
+from fileserver.uploader.service import AccountService, FileService, UploadService
+
+DRIVE_SCOPE = "https://www.googleapis.com/auth/drive"
+DEFAULT_MAX_UPLOAD = 10 * 1024**3
+DEFAULT_DAILY_LIMIT = 100 * 10**9
+
+
+@dataclass(frozen=True)
+class Services:
+    accounts: AccountService
+    files: FileService
+    uploads: UploadService
+
+
+def verify_key(key: dict[str, Any]) -> None:
+    """Fetch an access token with the key (``?verify=true``); 400 if Google refuses it."""
+    from google.auth.exceptions import GoogleAuthError
+    from google.auth.transport.requests import Request
+    from google.oauth2 import service_account
+
+    try:
+        credentials = service_account.Credentials.from_service_account_info(
+            key, scopes=[DRIVE_SCOPE])
+        credentials.refresh(Request())
+    except (GoogleAuthError, ValueError) as exc:
+        # The exception class only: messages of key parsing errors may quote the key.
+        raise BadRequest(f"the key could not be verified ({type(exc).__name__})") from exc
+
+
+@functools.cache
+def repositories() -> tuple[AccountRepository, FileRepository, BlobStore]:
+    """The Uploader's repositories on ``MONGO_URL``/``MONGO_DB`` (also used by the replicator)."""
+    client: MongoClient = MongoClient(config.mongo_url())
+    db = client[config.mongo_db_name()]
+    accounts = AccountRepository(db, KeyCipher.from_secret())
+    files = FileRepository(db)
+    accounts.ensure_indexes()
+    files.ensure_indexes()
+    return accounts, files, BlobStore(db)
+
+
+@functools.cache
+def publisher() -> JobPublisher:
+    return JobPublisher(config.nats_url())
+
+
+@functools.cache
+def services() -> Services:
+    accounts, files, blobs = repositories()
+    jobs = publisher()
+    default_limit = config.int_setting("DEFAULT_DAILY_LIMIT_BYTES", DEFAULT_DAILY_LIMIT)
+    max_upload = config.int_setting("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)
+    return Services(accounts=AccountService(accounts, jobs, default_limit, verify_key),
+                    files=FileService(files, jobs),
+                    uploads=UploadService(accounts, files, blobs, jobs, max_upload))

@@ -1,0 +1,104 @@
+"""Publisher of replication jobs on JetStream (see docs/CONTRACTS.md, "Replication jobs").
+
+Function processes are threaded WSGI servers; nats-py is asyncio. ``JobPublisher`` runs one
+event loop in a daemon thread per process and reuses one connection; ``publish`` is a plain
+blocking call that any request thread can make.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import nats
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
+
+STREAM = "FILESERVER_JOBS"
+SUBJECTS = ["jobs.>"]
+FILE_KINDS = ("replicate", "delete-file", "rename-file")
+ACCOUNT_KINDS = ("account-added", "account-removed", "account-updated")
+
+
+def job_body(kind: str, target_id: str) -> dict[str, Any]:
+    """The JSON body of a job: ids only, never state (the worker re-reads MongoDB)."""
+    if kind in FILE_KINDS:
+        field = "file_id"
+    elif kind in ACCOUNT_KINDS:
+        field = "account_id"
+    else:
+        raise ValueError(f"unknown job kind {kind!r}")
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"kind": kind, field: target_id, "requested_at": now}
+
+
+def message_id(kind: str, target_id: str, version: int) -> str:
+    """``Nats-Msg-Id``: JetStream drops a second publish of the same change."""
+    return f"{kind}:{target_id}:{version}"
+
+
+class JobPublisher:
+    def __init__(self, url: str, timeout: float = 5.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._js: Any = None
+        self._nc: Any = None
+
+    def publish(self, kind: str, target_id: str, version: int) -> int:
+        """Publish one job and wait for JetStream's ack; returns the stream sequence."""
+        body = json.dumps(job_body(kind, target_id)).encode()
+        headers = {"Nats-Msg-Id": message_id(kind, target_id, version)}
+        ack = self._run(self._publish(f"jobs.{kind}", body, headers))
+        return int(ack.seq)
+
+    async def _publish(self, subject: str, body: bytes, headers: dict[str, str]) -> Any:
+        js = await self._jetstream()
+        return await js.publish(subject, body, headers=headers, timeout=self.timeout)
+
+    async def _jetstream(self) -> Any:
+        if self._nc is None or self._nc.is_closed:
+            self._nc = await nats.connect(self.url, connect_timeout=self.timeout,
+                                          max_reconnect_attempts=-1, allow_reconnect=True)
+            self._js = self._nc.jetstream(timeout=self.timeout)
+            await ensure_stream(self._js)
+        return self._js
+
+    def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        future = asyncio.run_coroutine_threadsafe(coro, self._event_loop())
+        return future.result(self.timeout * 3)
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="nats-jobs", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def close(self) -> None:
+        """Drain the connection and stop the loop thread (tests, benchmarks)."""
+        if self._loop is None:
+            return
+        if self._nc is not None and not self._nc.is_closed:
+            asyncio.run_coroutine_threadsafe(self._nc.drain(), self._loop).result(self.timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._loop = None
+
+
+async def ensure_stream(js: Any) -> None:
+    """Create the jobs stream if missing; an existing one (made by the worker) is kept."""
+    try:
+        await js.stream_info(STREAM)
+        return
+    except nats.js.errors.NotFoundError:
+        pass
+    try:
+        await js.add_stream(StreamConfig(name=STREAM, subjects=SUBJECTS))
+    except BadRequestError:
+        await js.stream_info(STREAM)  # created concurrently by another process

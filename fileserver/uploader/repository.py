@@ -1,0 +1,326 @@
+"""MongoDB repositories of the Uploader: accounts, files, and GridFS upload blobs.
+
+Shared with the replicator (the Uploader's worker), which reads accounts and files, gets a
+decrypted key with ``AccountRepository.get_key``, streams blobs with ``BlobStore.open_stream``
+and records progress with ``FileRepository.set_replica``/``mark_uploaded``/``purge``.
+
+Written to work both on a real MongoDB and on nx-27017: no ``$setOnInsert``, no
+``count_documents`` on GridFS collections, no single GridFS read over ~45 MB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from gridfs import GridFSBucket
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.database import Database
+from pymongo.errors import DuplicateKeyError
+
+from fileserver.errors import Conflict, NotFound, PayloadTooLarge
+from fileserver.uploader.crypto import KeyCipher
+from fileserver.uploader.model import Account, StoredFile, utcnow
+
+BLOB_BUCKET = "blobs"
+BLOB_CHUNK_BYTES = 1 << 20  # 1 MiB GridFS chunks
+READ_CHUNKS_PER_QUERY = 8   # 8 MiB per cursor: far below nx-27017's 48 MB message limit
+
+
+class AccountRepository:
+    def __init__(self, db: Database, cipher: KeyCipher) -> None:
+        self.col = db["accounts"]
+        self.cipher = cipher
+
+    def ensure_indexes(self) -> None:
+        self.col.create_index([("email", ASCENDING)], unique=True, name="email_unique")
+        self.col.create_index([("state", ASCENDING)], name="state")
+
+    def create(self, account_id: str, name: str, key: dict[str, Any],
+               daily_limit_bytes: int) -> Account:
+        now = utcnow()
+        doc = {"_id": account_id, "email": key["client_email"], "name": name,
+               "key": self.cipher.encrypt(key), "daily_limit_bytes": daily_limit_bytes,
+               "state": "active", "created_at": now, "updated_at": now, "version": 1}
+        try:
+            self.col.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise Conflict("an account with this client_email already exists",
+                           details={"email": key["client_email"]}) from exc
+        return Account.from_doc(doc)
+
+    def get(self, account_id: str) -> Account | None:
+        doc = self.col.find_one({"_id": account_id}, {"key": 0})
+        return Account.from_doc(doc) if doc else None
+
+    def require(self, account_id: str) -> Account:
+        account = self.get(account_id)
+        if account is None:
+            raise NotFound(f"account {account_id} not found")
+        return account
+
+    def get_key(self, account_id: str) -> dict[str, Any]:
+        """The decrypted service-account key (for the Drive client only; never log it)."""
+        doc = self.col.find_one({"_id": account_id}, {"key": 1})
+        if doc is None:
+            raise NotFound(f"account {account_id} not found")
+        return self.cipher.decrypt(doc["key"])
+
+    def list(self, state: str | None, limit: int, offset: int) -> tuple[list[Account], int]:
+        query = {"state": state} if state else {}
+        cursor = self.col.find(query, {"key": 0}).sort([("created_at", ASCENDING),
+                                                        ("_id", ASCENDING)])
+        docs = list(cursor.skip(offset).limit(limit))
+        return [Account.from_doc(d) for d in docs], self.col.count_documents(query)
+
+    def list_all(self) -> list[Account]:
+        return [Account.from_doc(d) for d in self.col.find({}, {"key": 0}).sort("_id")]
+
+    def active_ids(self) -> list[str]:
+        return [d["_id"] for d in self.col.find({"state": "active"}, {"_id": 1})]
+
+    def update(self, account_id: str, changes: dict[str, Any]) -> Account:
+        """Apply ``changes`` (name, daily_limit_bytes, state, key) and bump the version.
+
+        A ``key`` change also changes ``email``; an account being removed cannot change.
+        """
+        fields = dict(changes)
+        if "key" in fields:
+            key = fields.pop("key")
+            fields.update(email=key["client_email"], key=self.cipher.encrypt(key))
+        fields["updated_at"] = utcnow()
+        try:
+            doc = self.col.find_one_and_update(
+                {"_id": account_id, "state": {"$ne": "removing"}},
+                {"$set": fields, "$inc": {"version": 1}},
+                projection={"key": 0}, return_document=ReturnDocument.AFTER)
+        except DuplicateKeyError as exc:
+            raise Conflict("an account with this client_email already exists") from exc
+        if doc is None:
+            self._raise_missing_or_removing(account_id)
+        return Account.from_doc(doc)
+
+    def mark_removing(self, account_id: str) -> Account:
+        """State ``removing`` (the replicator deletes its copies, then ``finish_removal``)."""
+        doc = self.col.find_one_and_update(
+            {"_id": account_id, "state": {"$ne": "removing"}},
+            {"$set": {"state": "removing", "updated_at": utcnow()}, "$inc": {"version": 1}},
+            projection={"key": 0}, return_document=ReturnDocument.AFTER)
+        return Account.from_doc(doc) if doc else self.require(account_id)
+
+    def finish_removal(self, account_id: str) -> None:
+        """Forget an account in state ``removing`` once its copies are gone."""
+        self.col.delete_one({"_id": account_id, "state": "removing"})
+
+    def _raise_missing_or_removing(self, account_id: str) -> None:
+        self.require(account_id)
+        raise Conflict(f"account {account_id} is being removed and cannot change")
+
+
+SORTS = {"created_at": ("created_at", ASCENDING), "-created_at": ("created_at", DESCENDING),
+         "name": ("name", ASCENDING), "-name": ("name", DESCENDING),
+         "size": ("size", ASCENDING), "-size": ("size", DESCENDING),
+         "updated_at": ("updated_at", ASCENDING), "-updated_at": ("updated_at", DESCENDING)}
+
+
+class FileRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db["files"]
+
+    def ensure_indexes(self) -> None:
+        self.col.create_index([("status", ASCENDING), ("created_at", ASCENDING)], name="status")
+        self.col.create_index([("created_at", ASCENDING)], name="created_at")
+
+    def create(self, doc: dict[str, Any]) -> StoredFile:
+        self.col.insert_one(doc)
+        return StoredFile.from_doc(doc)
+
+    def get(self, file_id: str) -> StoredFile | None:
+        doc = self.col.find_one({"_id": file_id})
+        return StoredFile.from_doc(doc) if doc else None
+
+    def require(self, file_id: str) -> StoredFile:
+        found = self.get(file_id)
+        if found is None:
+            raise NotFound(f"file {file_id} not found")
+        return found
+
+    def list(self, status: str | None, sort: str, limit: int,
+             offset: int) -> tuple[list[StoredFile], int]:
+        query = {"status": status} if status else {}
+        key, direction = SORTS[sort]
+        cursor = self.col.find(query).sort([(key, direction), ("_id", ASCENDING)])
+        docs = list(cursor.skip(offset).limit(limit))
+        return [StoredFile.from_doc(d) for d in docs], self.col.count_documents(query)
+
+    def iter_all(self) -> Iterator[StoredFile]:
+        for doc in self.col.find({}).sort("_id"):
+            yield StoredFile.from_doc(doc)
+
+    def ids_with_status(self, status: str) -> list[str]:
+        return [d["_id"] for d in self.col.find({"status": status}, {"_id": 1})]
+
+    def _update(self, query: dict[str, Any], sets: dict[str, Any],
+                unset: dict[str, Any] | None = None) -> StoredFile | None:
+        """One atomic conditional update that also bumps ``version`` and ``updated_at``."""
+        update: dict[str, Any] = {"$set": {**sets, "updated_at": utcnow()},
+                                  "$inc": {"version": 1}}
+        if unset:
+            update["$unset"] = unset
+        doc = self.col.find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+        return StoredFile.from_doc(doc) if doc else None
+
+    def rename(self, file_id: str, name: str) -> StoredFile:
+        updated = self._update({"_id": file_id, "status": {"$ne": "deleting"}}, {"name": name})
+        if updated is None:
+            self.require(file_id)
+            raise Conflict(f"file {file_id} is being deleted")
+        return updated
+
+    def mark_deleting(self, file_id: str) -> StoredFile:
+        updated = self._update({"_id": file_id, "status": {"$ne": "deleting"}},
+                               {"status": "deleting"})
+        return updated or self.require(file_id)
+
+    def set_replica(self, file_id: str, account_id: str, drive_file_id: str | None,
+                    state: str = "ready") -> StoredFile | None:
+        """Record the replica of ``file_id`` held by ``account_id`` (atomic, bumps version)."""
+        replica = {"state": state, "drive_file_id": drive_file_id, "updated_at": utcnow()}
+        return self._update({"_id": file_id}, {f"replicas.{account_id}": replica})
+
+    def remove_replica(self, file_id: str, account_id: str) -> None:
+        self._update({"_id": file_id}, {}, unset={f"replicas.{account_id}": ""})
+
+    def mark_uploaded(self, file_id: str) -> bool:
+        """Status ``uploaded`` unless the file is being deleted; True if it is now uploaded."""
+        if self._update({"_id": file_id, "status": {"$in": ["replicating", "failed"]}},
+                        {"status": "uploaded"}):
+            return True
+        current = self.get(file_id)
+        return current is not None and current.status == "uploaded"
+
+    def mark_failed(self, file_id: str, reason: str) -> None:
+        self._update({"_id": file_id, "status": {"$ne": "deleting"}},
+                     {"status": "failed", "failure": reason[:500]})
+
+    def clear_blob(self, file_id: str) -> None:
+        self._update({"_id": file_id}, {"blob_id": None})
+
+    def purge(self, file_id: str) -> None:
+        """Remove a deleted file's document once it is gone everywhere."""
+        self.col.delete_one({"_id": file_id, "status": "deleting"})
+
+
+class BlobWriter:
+    """Writes one upload into GridFS chunk by chunk while hashing it (bounded memory).
+
+    Use as a context manager: leaving it by an exception aborts the upload, which deletes
+    every chunk written so far.
+    """
+
+    def __init__(self, bucket: GridFSBucket, filename: str, max_bytes: int) -> None:
+        self._grid_in = bucket.open_upload_stream(filename, chunk_size_bytes=BLOB_CHUNK_BYTES)
+        self.max_bytes = max_bytes
+        self.size = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise PayloadTooLarge(f"the upload exceeds MAX_UPLOAD_BYTES ({self.max_bytes})",
+                                  details={"max_bytes": self.max_bytes})
+        self._md5.update(data)
+        self._sha256.update(data)
+        self._grid_in.write(data)
+
+    @property
+    def blob_id(self) -> str:
+        return str(self._grid_in._id)
+
+    @property
+    def md5(self) -> str:
+        return self._md5.hexdigest()
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self._grid_in.close()
+        else:
+            self._grid_in.abort()
+
+
+class ChunkRangeReader(io.RawIOBase):
+    """A readable stream over a GridFS blob that fetches a few chunks per query."""
+
+    def __init__(self, chunks: Any, files_id: ObjectId, length: int) -> None:
+        self._chunks = chunks
+        self._files_id = files_id
+        self.length = length
+        self._next_n = 0
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def _fetch(self) -> bytes:
+        query = {"files_id": self._files_id,
+                 "n": {"$gte": self._next_n, "$lt": self._next_n + READ_CHUNKS_PER_QUERY}}
+        docs = list(self._chunks.find(query).sort("n", ASCENDING))
+        self._next_n += READ_CHUNKS_PER_QUERY
+        return b"".join(bytes(d["data"]) for d in docs)
+
+    def readinto(self, target: Any) -> int:
+        if not self._buffer:
+            self._buffer = self._fetch()
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+class BlobStore:
+    """Temporary upload blobs in the GridFS bucket ``blobs`` until every replica exists."""
+
+    def __init__(self, db: Database) -> None:
+        self.bucket = GridFSBucket(db, bucket_name=BLOB_BUCKET)
+        self.files = db[f"{BLOB_BUCKET}.files"]
+        self.chunks = db[f"{BLOB_BUCKET}.chunks"]
+
+    def writer(self, filename: str, max_bytes: int) -> BlobWriter:
+        return BlobWriter(self.bucket, filename, max_bytes)
+
+    def open_stream(self, blob_id: str) -> io.BufferedReader:
+        """A file-like reader of the blob (chunk ranges, never one huge cursor)."""
+        oid = _object_id(blob_id)
+        meta = self.files.find_one({"_id": oid})
+        if meta is None:
+            raise NotFound(f"blob {blob_id} not found")
+        raw = ChunkRangeReader(self.chunks, oid, int(meta["length"]))
+        return io.BufferedReader(raw, buffer_size=BLOB_CHUNK_BYTES)
+
+    def exists(self, blob_id: str) -> bool:
+        return self.files.find_one({"_id": _object_id(blob_id)}, {"_id": 1}) is not None
+
+    def delete(self, blob_id: str) -> None:
+        """Delete the blob's metadata and chunks; deleting a missing blob is a no-op."""
+        oid = _object_id(blob_id)
+        self.files.delete_one({"_id": oid})
+        self.chunks.delete_many({"files_id": oid})
+
+
+def _object_id(blob_id: str) -> ObjectId:
+    try:
+        return ObjectId(blob_id)
+    except (InvalidId, TypeError) as exc:
+        raise NotFound(f"blob {blob_id} not found") from exc

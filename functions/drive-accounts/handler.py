@@ -1,0 +1,55 @@
+"""drive-accounts (admin): CRUD of the Google Drive service accounts files are replicated to.
+
+The key is validated, stored encrypted, and never returned (see docs/uploader.md).
+"""
+
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from fileserver.errors import BadRequest
+from fileserver.runtime import function_app, json_body, paging, query_str, require_admin
+from fileserver.uploader.bootstrap import services
+
+app = function_app("drive-accounts")
+
+
+def _verify_flag() -> bool:
+    raw = (request.args.get("verify") or "false").lower()
+    if raw not in ("true", "false", "1", "0"):
+        raise BadRequest("verify must be true or false")
+    return raw in ("true", "1")
+
+
+@app.post("/")
+@require_admin
+def create_account():
+    account = services().accounts.create(json_body(), _verify_flag())
+    return jsonify(account.to_json()), 201
+
+
+@app.get("/")
+@require_admin
+def list_accounts():
+    limit, offset = paging()
+    items, total = services().accounts.list(query_str("state"), limit, offset)
+    return jsonify(items=[a.to_json() for a in items], total=total, limit=limit, offset=offset)
+
+
+@app.get("/<account_id>")
+@require_admin
+def get_account(account_id: str):
+    return jsonify(services().accounts.get(account_id).to_json())
+
+
+@app.patch("/<account_id>")
+@require_admin
+def update_account(account_id: str):
+    account = services().accounts.update(account_id, json_body(), _verify_flag())
+    return jsonify(account.to_json())
+
+
+@app.delete("/<account_id>")
+@require_admin
+def delete_account(account_id: str):
+    return jsonify(services().accounts.remove(account_id).to_json()), 202

@@ -1,0 +1,34 @@
+"""files: list and inspect uploaded files (replica progress); rename and delete (admin)."""
+
+from __future__ import annotations
+
+from flask import jsonify
+
+from fileserver.runtime import function_app, json_body, paging, query_str, require_admin
+from fileserver.uploader.bootstrap import services
+
+app = function_app("files")
+
+
+@app.get("/")
+def list_files():
+    limit, offset = paging()
+    items, total = services().files.list(query_str("status"), query_str("sort"), limit, offset)
+    return jsonify(items=[f.to_json() for f in items], total=total, limit=limit, offset=offset)
+
+
+@app.get("/<file_id>")
+def get_file(file_id: str):
+    return jsonify(services().files.get(file_id).to_json())
+
+
+@app.patch("/<file_id>")
+@require_admin
+def rename_file(file_id: str):
+    return jsonify(services().files.rename(file_id, json_body()).to_json())
+
+
+@app.delete("/<file_id>")
+@require_admin
+def delete_file(file_id: str):
+    return jsonify(services().files.delete(file_id).to_json()), 202
