@@ -75,7 +75,7 @@ def classify(exc: BaseException) -> DriveError:
         if status == 404:
             return DriveNotFound(message, status, reason)
         return DriveFatalError(message, status, reason)
-    if isinstance(exc, RefreshError):
+    if isinstance(exc, RefreshError) and not getattr(exc, "retryable", False):
         return DriveFatalError(f"token refresh failed: {type(exc).__name__}", 401, "authError")
     return DriveRetryableError(f"connection error: {type(exc).__name__}")
 
