@@ -13,11 +13,11 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
-from bson import ObjectId
+from bson import Binary, ObjectId
 from bson.errors import InvalidId
-from gridfs import GridFSBucket
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
@@ -218,14 +218,20 @@ class FileRepository:
 class BlobWriter:
     """Writes one upload into GridFS chunk by chunk while hashing it (bounded memory).
 
-    Use as a context manager: leaving it by an exception aborts the upload, which deletes
-    every chunk written so far.
+    Chunks and the ``blobs.files`` document follow the GridFS layout, written directly
+    (not through ``GridIn``) so that cleanup is explicit: leaving the context manager by an
+    exception deletes every chunk written so far, and the files document is only written
+    once the whole body arrived.
     """
 
-    def __init__(self, bucket: GridFSBucket, filename: str, max_bytes: int) -> None:
-        self._grid_in = bucket.open_upload_stream(filename, chunk_size_bytes=BLOB_CHUNK_BYTES)
+    def __init__(self, store: BlobStore, filename: str, max_bytes: int) -> None:
+        self._store = store
+        self.filename = filename
         self.max_bytes = max_bytes
+        self.oid = ObjectId()
         self.size = 0
+        self._n = 0
+        self._pending = bytearray()
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
 
@@ -236,11 +242,18 @@ class BlobWriter:
                                   details={"max_bytes": self.max_bytes})
         self._md5.update(data)
         self._sha256.update(data)
-        self._grid_in.write(data)
+        self._pending += data
+        while len(self._pending) >= BLOB_CHUNK_BYTES:
+            self._flush(bytes(self._pending[:BLOB_CHUNK_BYTES]))
+            del self._pending[:BLOB_CHUNK_BYTES]
+
+    def _flush(self, chunk: bytes) -> None:
+        self._store.chunks.insert_one({"files_id": self.oid, "n": self._n, "data": Binary(chunk)})
+        self._n += 1
 
     @property
     def blob_id(self) -> str:
-        return str(self._grid_in._id)
+        return str(self.oid)
 
     @property
     def md5(self) -> str:
@@ -254,10 +267,15 @@ class BlobWriter:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is None:
-            self._grid_in.close()
-        else:
-            self._grid_in.abort()
+        if exc_type is not None:
+            self._store.chunks.delete_many({"files_id": self.oid})
+            return
+        if self._pending:
+            self._flush(bytes(self._pending))
+            self._pending.clear()
+        self._store.files.insert_one({
+            "_id": self.oid, "length": self.size, "chunkSize": BLOB_CHUNK_BYTES,
+            "uploadDate": datetime.now(UTC), "filename": self.filename})
 
 
 class ChunkRangeReader(io.RawIOBase):
@@ -293,12 +311,11 @@ class BlobStore:
     """Temporary upload blobs in the GridFS bucket ``blobs`` until every replica exists."""
 
     def __init__(self, db: Database) -> None:
-        self.bucket = GridFSBucket(db, bucket_name=BLOB_BUCKET)
         self.files = db[f"{BLOB_BUCKET}.files"]
         self.chunks = db[f"{BLOB_BUCKET}.chunks"]
 
     def writer(self, filename: str, max_bytes: int) -> BlobWriter:
-        return BlobWriter(self.bucket, filename, max_bytes)
+        return BlobWriter(self, filename, max_bytes)
 
     def open_stream(self, blob_id: str) -> io.BufferedReader:
         """A file-like reader of the blob (chunk ranges, never one huge cursor)."""

@@ -40,7 +40,7 @@ def multipart_file(stream: IO[bytes], boundary: str) -> MultipartFile:
 
     Parts before it are skipped; the iterator raises BadRequest if the body ends early.
     """
-    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=BLOCK)
+    decoder = MultipartDecoder(boundary.encode(), max_form_memory_size=4 * BLOCK)
     events = _events(decoder, stream)
     for event in events:
         if isinstance(event, File) and event.name == FILE_FIELD:
