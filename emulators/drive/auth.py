@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import secrets
 from typing import Any
@@ -32,7 +33,8 @@ def service_account_key(email: str, private_pem: str, key_id: str, token_uri: st
     return {
         "type": "service_account", "project_id": "fileserver-emulator",
         "private_key_id": key_id, "private_key": private_pem, "client_email": email,
-        "client_id": str(abs(hash(email)) % 10**21), "auth_uri": token_uri, "token_uri": token_uri,
+        "client_id": str(int(hashlib.sha1(email.encode()).hexdigest(), 16) % 10**21),
+        "auth_uri": token_uri, "token_uri": token_uri,
         "auth_provider_x509_cert_url": "", "client_x509_cert_url": "",
         "universe_domain": "googleapis.com",
     }

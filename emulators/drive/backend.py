@@ -6,6 +6,7 @@ email, or an ``anyone`` permission exists. Only the owner (or a writer) changes 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from datetime import UTC, datetime
@@ -128,18 +129,21 @@ class Backend:
 
     def list(self, me: str, q: str | None, page_size: int, page_token: str | None
              ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the visible files matching ``q``, scanned in batches by ``seq``."""
         predicate = query.parse(q)
         after = _page_offset(page_token)
         found: list[dict[str, Any]] = []
-        rows = self.store.rows(
-            "SELECT * FROM files WHERE seq > ? AND (owner=? OR id IN (SELECT file_id FROM"
-            " permissions WHERE type='anyone' OR email=?)) ORDER BY seq", (after, me, me))
-        for row in rows:
-            row["app_properties"] = json.loads(row["app_properties"])
-            if predicate(row, me):
-                found.append(row)
+        while batch := self.store.rows(
+                "SELECT * FROM files WHERE seq > ? AND (owner=? OR id IN (SELECT file_id FROM"
+                " permissions WHERE type='anyone' OR email=?)) ORDER BY seq LIMIT 500",
+                (after, me, me)):
+            for row in batch:
+                row["app_properties"] = json.loads(row["app_properties"])
+                if predicate(row, me):
+                    found.append(row)
                 if len(found) > page_size:
                     return found[:page_size], str(found[page_size - 1]["seq"])
+            after = batch[-1]["seq"]
         return found, None
 
     def update(self, me: str, file_id: str, patch: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +192,7 @@ class Backend:
         email = body.get("emailAddress") if body["type"] == "user" else None
         if body["type"] == "user" and not isinstance(email, str):
             raise bad_request("A user permission needs an emailAddress.", "required")
-        perm_id = "anyoneWithLink" if email is None else f"perm-{abs(hash(email)) % 10**12}"
+        perm_id = "anyoneWithLink" if email is None else _stable_id(email)
         self.store.execute("INSERT OR REPLACE INTO permissions(id, file_id, type, role, email)"
                            " VALUES (?, ?, ?, ?, ?)", (perm_id, file_id, body["type"],
                                                       body["role"], email))
@@ -223,6 +227,11 @@ def permission_resource(perm: dict[str, Any]) -> dict[str, Any]:
     if perm.get("email"):
         resource["emailAddress"] = perm["email"]
     return resource
+
+
+def _stable_id(email: str) -> str:
+    """Same id for the same grantee in every process (``hash()`` is salted per process)."""
+    return hashlib.sha1(email.encode()).hexdigest()[:20]  # noqa: S324 - an id, not security
 
 
 def _page_offset(token: str | None) -> int:

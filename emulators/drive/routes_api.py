@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, jsonify, request
 
 from emulators.drive.backend import MAX_PAGE
@@ -77,7 +79,7 @@ def stream_file(row: dict) -> Response:
     start, end = wanted if wanted else (0, size - 1)
     backend().charge_download(row, max(end - start + 1, 0))
     headers = {"Content-Length": str(max(end - start + 1, 0)), "Accept-Ranges": "bytes",
-               "Content-Disposition": f'attachment; filename="{row["name"]}"'}
+               "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['name'])}"}
     if wanted:
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     body = backend().blobs.read_range(row["id"], start, end) if size else iter([b""])

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,27 @@ def test_list_pages_in_creation_order(backend: Backend) -> None:
         if token is None:
             break
     assert seen == ids
+
+
+def test_list_finds_matches_beyond_one_scan_batch(backend: Backend) -> None:
+    a = _account(backend, "a@x.io")
+    for i in range(1200):
+        backend._insert(a, {"name": f"n{i}"}, 0, "")
+    rows, token = backend.list(a, "name = 'n1150'", 10, None)
+    assert [row["name"] for row in rows] == ["n1150"] and token is None
+    rows, token = backend.list(a, "name contains 'n11'", 5, None)
+    assert [row["name"] for row in rows] == ["n11", "n110", "n111", "n112", "n113"]
+    assert token is not None
+
+
+def test_sharing_twice_across_restarts_keeps_one_permission(tmp_path: Path) -> None:
+    first = Backend(tmp_path)
+    a, b = _account(first, "a@x.io"), _account(first, "b@x.io")
+    row = _upload(first, a, b"x")
+    grant = {"type": "user", "role": "reader", "emailAddress": b}
+    first.add_permission(a, row["id"], grant)
+    again = ("import sys; from pathlib import Path; from emulators.drive.backend import Backend;"
+             f"Backend(Path(sys.argv[1])).add_permission('a@x.io', '{row['id']}', {grant!r})")
+    # Another process: a differently salted hash() must not create a second permission.
+    subprocess.run([sys.executable, "-c", again, str(tmp_path)], check=True, timeout=60)
+    assert [p["role"] for p in Backend(tmp_path).permissions(a, row["id"])] == ["owner", "reader"]
