@@ -2,8 +2,8 @@
 
 records 0.6 on SQLAlchemy 2 never commits ``Database.query``, and its ``transaction()`` is not
 atomic on an AUTOCOMMIT engine and swallows exceptions. So: one pooled AUTOCOMMIT engine for
-single statements (``run``), and ``transaction()`` that switches one pooled connection back to
-READ COMMITTED and wraps it in a real SQLAlchemy transaction (commit or roll back, re-raise).
+single statements (``run``), and ``transaction()`` that takes a connection of a second pool
+(READ COMMITTED) and wraps it in a real SQLAlchemy transaction (commit or roll back, re-raise).
 """
 
 from __future__ import annotations
@@ -24,8 +24,11 @@ class Database:
     """A pooled connection to the Downloader's PostgreSQL."""
 
     def __init__(self, url: str, pool_size: int = 10) -> None:
-        self.records = records.Database(url, isolation_level="AUTOCOMMIT", pool_size=pool_size,
-                                        max_overflow=pool_size, pool_pre_ping=True)
+        pool = {"pool_size": pool_size, "max_overflow": pool_size, "pool_recycle": 300}
+        self.records = records.Database(url, isolation_level="AUTOCOMMIT", **pool)
+        # A second pool at the default READ COMMITTED level for transactions: switching the
+        # isolation level per checkout would cost two extra round trips per request.
+        self.tx_records = records.Database(url, **pool)
 
     def run(self, sql: str, **params: Any) -> list[dict[str, Any]]:
         """Run one statement on its own (autocommit); return its rows as dicts."""
@@ -35,9 +38,8 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[records.Connection]:
         """A records connection inside one atomic transaction."""
-        raw = self.records.get_engine().connect()
+        raw = self.tx_records.get_engine().connect()
         try:
-            raw = raw.execution_options(isolation_level="READ COMMITTED")
             with raw.begin():
                 yield records.Connection(raw)
         finally:
@@ -45,6 +47,7 @@ class Database:
 
     def close(self) -> None:
         self.records.close()
+        self.tx_records.close()
 
 
 def rows(conn: records.Connection, sql: str, **params: Any) -> list[dict[str, Any]]:

@@ -103,37 +103,52 @@ class RegistryRepository:
         }
 
 
+# Locks the file's cursor row (created on the first call; only for a live file), so the calls
+# for one file take their turns one after another, and reads the file and its holders.
+OPEN_SQL = """
+WITH cur AS (
+    INSERT INTO file_cursor AS c (file_id, last_account_id)
+    SELECT id, '' FROM files WHERE id = :f AND NOT deleted
+    ON CONFLICT (file_id) DO UPDATE SET last_account_id = c.last_account_id
+    RETURNING last_account_id
+)
+SELECT f.name, f.size, cur.last_account_id, h.account_id, h.url, h.daily_limit_bytes,
+       h.bytes_today, h.has_usage_row
+FROM files f CROSS JOIN cur
+LEFT JOIN LATERAL (
+    SELECT r.account_id, r.url, a.daily_limit_bytes, COALESCE(u.bytes_today, 0) AS bytes_today,
+           u.account_id IS NOT NULL AS has_usage_row
+    FROM replicas r JOIN accounts a ON a.id = r.account_id
+    LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d
+    WHERE r.file_id = f.id AND NOT r.deleted AND a.active AND NOT a.deleted
+) h ON true
+WHERE f.id = :f AND NOT f.deleted
+"""
+
+# Reserves the bytes (only if the limit still allows), and only then moves the cursor and
+# writes the download event to the outbox: all or nothing, in the caller's transaction.
+RESERVE_SQL = """
+WITH res AS (
+    UPDATE account_usage SET bytes_today = bytes_today + :size, urls_today = urls_today + 1
+    WHERE account_id = :a AND day = :d AND bytes_today + :size <= :limit
+    RETURNING bytes_today
+), cur AS (
+    UPDATE file_cursor SET last_account_id = :a
+    WHERE file_id = :f AND EXISTS (SELECT 1 FROM res)
+), ob AS (
+    INSERT INTO outbox (event) SELECT CAST(:e AS jsonb) FROM res
+)
+SELECT bytes_today FROM res
+"""
+
+
 class DownloadRepository:
-    """The statements of one get-url transaction: holders, cursor, reservation, outbox."""
+    """The two statements of one get-url transaction, and the usage rows they need."""
 
     @staticmethod
-    def file(conn: records.Connection, file_id: str) -> dict[str, Any] | None:
-        found = rows(conn, "SELECT id, name, size FROM files WHERE id = :id AND NOT deleted",
-                     id=file_id)
-        return found[0] if found else None
-
-    @staticmethod
-    def lock_cursor(conn: records.Connection, file_id: str) -> str | None:
-        """The account chosen last for ``file_id``; locks the file's cursor row (created if
-        missing) so the calls for one file take their turns one after another."""
-        found = rows(conn, "INSERT INTO file_cursor AS c (file_id, last_account_id) "
-                     "VALUES (:f, '') "
-                     "ON CONFLICT (file_id) DO UPDATE SET last_account_id = c.last_account_id "
-                     "RETURNING last_account_id", f=file_id)
-        return found[0]["last_account_id"] or None
-
-    @staticmethod
-    def holders(conn: records.Connection, file_id: str, day: date) -> list[dict[str, Any]]:
-        """Active accounts holding a ready replica of the file, with their bytes today."""
-        return rows(
-            conn,
-            "SELECT r.account_id, r.url, a.daily_limit_bytes, COALESCE(u.bytes_today, 0) AS "
-            "bytes_today, "
-            "u.account_id IS NOT NULL AS has_usage_row "
-            "FROM replicas r JOIN accounts a ON a.id = r.account_id "
-            "LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d "
-            "WHERE r.file_id = :f AND NOT r.deleted AND a.active AND NOT a.deleted "
-            "ORDER BY r.account_id", f=file_id, d=day)
+    def open_file(conn: records.Connection, file_id: str, day: date) -> list[dict[str, Any]]:
+        """No rows: no such live file. Else one row per holder (``account_id`` None: none)."""
+        return rows(conn, OPEN_SQL, f=file_id, d=day)
 
     @staticmethod
     def ensure_usage_rows(db: Database, account_ids: list[str], day: date) -> None:
@@ -144,24 +159,15 @@ class DownloadRepository:
                "ON CONFLICT (account_id, day) DO NOTHING", ids=account_ids, d=day)
 
     @staticmethod
-    def reserve(conn: records.Connection, account_id: str, day: date, size: int,
-                limit: int) -> int | None:
-        """Add ``size`` to the account's bytes today unless that passes ``limit``; new total."""
-        found = rows(conn, "UPDATE account_usage SET bytes_today = bytes_today + :size, "
-                     "urls_today = urls_today + 1 WHERE account_id = :a AND day = :d "
-                     "AND bytes_today + :size <= :limit RETURNING bytes_today",
-                     a=account_id, d=day, size=size, limit=limit)
+    def reserve(conn: records.Connection, account_id: str, day: date, size: int, limit: int,
+                event: dict[str, Any]) -> int | None:
+        """Add ``size`` to the account's bytes today unless that passes ``limit``; if it did,
+        also move the file's cursor and queue ``event``. Returns the new total or None."""
+        if size > limit:
+            return None
+        found = rows(conn, RESERVE_SQL, a=account_id, d=day, size=size, limit=limit,
+                     f=event["file_id"], e=json.dumps(event))
         return int(found[0]["bytes_today"]) if found else None
-
-    @staticmethod
-    def move_cursor(conn: records.Connection, file_id: str, account_id: str) -> None:
-        conn.query("INSERT INTO file_cursor (file_id, last_account_id) VALUES (:f, :a) "
-                   "ON CONFLICT (file_id) DO UPDATE SET last_account_id = EXCLUDED.last_account_id",
-                   f=file_id, a=account_id)
-
-    @staticmethod
-    def add_outbox(conn: records.Connection, event: dict[str, Any]) -> None:
-        conn.query("INSERT INTO outbox (event) VALUES (CAST(:e AS jsonb))", e=json.dumps(event))
 
 
 class UsageRepository:

@@ -41,38 +41,39 @@ class DownloadService:
         file_id = ident(file_id, "id")
         now = self.clock()
         with self.db.transaction() as conn:
-            file = DownloadRepository.file(conn, file_id)
-            if file is None:
+            found = DownloadRepository.open_file(conn, file_id, now.date())
+            if not found:
                 raise NotFound(f"file {file_id} does not exist")
-            last = DownloadRepository.lock_cursor(conn, file_id)
-            holders = self._holders(conn, file_id, now)
+            holders = self._holders(found, now)
             if not holders:
                 raise Conflict(f"file {file_id} has no ready replica yet",
                                details={"status": "replicating"})
-            chosen, total = self._reserve(conn, holders, last, int(file["size"]), now)
-            DownloadRepository.move_cursor(conn, file_id, chosen.account_id)
-            event = {"event_id": uuid.uuid4().hex, "file_id": file_id,
-                     "account_id": chosen.account_id, "bytes": int(file["size"]), "at": iso_z(now)}
-            DownloadRepository.add_outbox(conn, event)
-        self._observe(chosen, int(file["size"]), total)
+            size = int(found[0]["size"])
+            event = {"event_id": uuid.uuid4().hex, "file_id": file_id, "account_id": "",
+                     "bytes": size, "at": iso_z(now)}
+            chosen, total = self._reserve(conn, holders, found[0]["last_account_id"] or None,
+                                          event, now)
+        self._observe(chosen, size, total)
         self.on_event()
         return {"url": chosen.url, "file_id": file_id, "account_id": chosen.account_id,
-                "name": file["name"], "size": int(file["size"]), "event_id": event["event_id"]}
+                "name": found[0]["name"], "size": size, "event_id": event["event_id"]}
 
-    def _holders(self, conn: Any, file_id: str, now: datetime) -> list[Holder]:
-        found = DownloadRepository.holders(conn, file_id, now.date())
-        missing = [h["account_id"] for h in found if not h.pop("has_usage_row")]
+    def _holders(self, found: list[dict[str, Any]], now: datetime) -> list[Holder]:
+        live = [row for row in found if row["account_id"] is not None]
+        missing = [row["account_id"] for row in live if not row["has_usage_row"]]
         if missing:  # first download of the day on these accounts
             DownloadRepository.ensure_usage_rows(self.db, missing, now.date())
-        return [Holder(**h) for h in found]
+        return [Holder(row["account_id"], row["url"], int(row["daily_limit_bytes"]),
+                       int(row["bytes_today"])) for row in live]
 
     @staticmethod
-    def _reserve(conn: Any, holders: list[Holder], last: str | None, size: int,
+    def _reserve(conn: Any, holders: list[Holder], last: str | None, event: dict[str, Any],
                  now: datetime) -> tuple[Holder, int]:
-        """Reserve on the first preferred holder whose quota still takes ``size`` bytes."""
-        for holder in preference(holders, last, size):
-            total = DownloadRepository.reserve(conn, holder.account_id, now.date(), size,
-                                               holder.daily_limit_bytes)
+        """Reserve on the first preferred holder whose quota still takes the file's bytes."""
+        for holder in preference(holders, last, event["bytes"]):
+            event["account_id"] = holder.account_id
+            total = DownloadRepository.reserve(conn, holder.account_id, now.date(),
+                                               event["bytes"], holder.daily_limit_bytes, event)
             if total is not None:
                 return holder, total
         retry = seconds_to_midnight(now)

@@ -30,8 +30,8 @@ def seed(db: Database, accounts: int, files: dict[str, int], limit: int = 10**12
                                  f"http://drive.test/uc?id=d-{file_id}-{i}&export=download", 1)
 
 
-def test_migrations_are_idempotent_and_safe_concurrently(database_url: str) -> None:
-    databases = [Database(database_url) for _ in range(4)]
+def test_migrations_are_idempotent_and_safe_concurrently(empty_database_url: str) -> None:
+    databases = [Database(empty_database_url) for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
         applied = list(pool.map(migrate, databases))
     assert sorted(len(a) for a in applied) == [0, 0, 0, 1]
