@@ -16,10 +16,10 @@ import httplib2
 from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
-from googleapiclient.http import MediaIoBaseUpload
 
 from fileserver.drive import retry
 from fileserver.drive.errors import DriveFatalError
+from fileserver.drive.media import ForwardStreamUpload
 
 SCOPES = ["https://www.googleapis.com/auth/drive"]
 GOOGLE_WEB_ROOT = "https://drive.google.com"
@@ -81,19 +81,20 @@ class DriveClient:
 
     def upload(self, stream: BinaryIO, size: int, name: str, mime_type: str,
                app_properties: dict[str, str]) -> DriveFile:
-        """Resumable, chunked upload from a seekable stream; resumes after dropped
-        connections (the library asks the server how much it holds, then goes on)."""
-        media = MediaIoBaseUpload(stream, mimetype=mime_type, chunksize=self.chunk_size,
-                                  resumable=True)
-        if media.size() != size:
-            raise DriveFatalError(f"stream holds {media.size()} bytes, expected {size}")
+        """Resumable, chunked upload of ``size`` bytes read forward from ``stream``; resumes
+        after dropped connections (the library asks the server how much it holds)."""
+        media = ForwardStreamUpload(stream, size, mime_type, self.chunk_size)
         request = self._service.files().create(
             body={"name": name, "mimeType": mime_type, "appProperties": app_properties},
             media_body=media, fields=FILE_FIELDS)
         response = None
         while response is None:
             _progress, response = retry.call("files.upload", request.next_chunk, self.policy)
-        return DriveFile.from_api(response)
+        uploaded = DriveFile.from_api(response)
+        if uploaded.size != size:
+            self.delete(uploaded.id)
+            raise DriveFatalError(f"Drive holds {uploaded.size} bytes, expected {size}")
+        return uploaded
 
     def share_with(self, file_id: str, email: str) -> None:
         """Let another account read (and so copy) the file."""

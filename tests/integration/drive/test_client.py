@@ -19,6 +19,16 @@ from .conftest import set_faults, usage
 MB = 1024 * 1024
 
 
+class ForwardOnlyStream:
+    """A body that can only be read forward (no seek, no tell)."""
+
+    def __init__(self, data: bytes) -> None:
+        self._body = io.BytesIO(data)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._body.read(size)
+
+
 def retries(method: str) -> float:
     return REGISTRY.get_sample_value("fileserver_drive_api_retries_total",
                                      {"method": method}) or 0.0
@@ -32,7 +42,8 @@ def test_30mb_upload_in_5mb_chunks_resumes_after_a_dropped_connection(
     set_faults(emulator, key["client_email"],
                [{"method": "files.upload", "error": "drop", "times": 1, "rate": 1.0}])
     before = retries("files.upload")
-    uploaded = client.upload(io.BytesIO(data), len(data), "big.bin", "application/octet-stream",
+    stream = ForwardOnlyStream(data)  # like a GridFS or HTTP body: read() only
+    uploaded = client.upload(stream, len(data), "big.bin", "application/octet-stream",
                              {"fileserver_id": "big"})
     assert uploaded.md5 == hashlib.md5(data).hexdigest()
     assert uploaded.size == len(data)
@@ -133,6 +144,13 @@ def test_fatal_errors_are_not_retried(make_client) -> None:
         client.rename(uploaded.id, "")
     assert bad.value.status == 400
     assert (retries("files.get"), retries("files.update")) == (before_get, before_update)
+
+
+def test_a_stream_shorter_than_declared_is_fatal_and_leaves_no_file(make_client) -> None:
+    client, _ = make_client()
+    with pytest.raises(DriveFatalError):
+        client.upload(ForwardOnlyStream(b"z" * 1000), 5000, "short", "text/plain", {})
+    assert client.list_files() == []
 
 
 def test_storage_quota_is_a_distinct_error(make_client) -> None:
