@@ -13,6 +13,7 @@ TRANSIENT_NAMES = frozenset({
     "ConnectionFailure", "ConnectionError", "TimeoutError", "Timeout",
 })
 NOT_FOUND_NAMES = frozenset({"DriveNotFound", "NotFound"})
+PERMANENT_NAMES = frozenset({"PermanentError", "JSONDecodeError", "DriveFatalError"})
 
 
 class TransientError(Exception):
@@ -35,3 +36,9 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_not_found(exc: BaseException) -> bool:
     return bool(_names(exc) & NOT_FOUND_NAMES)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Only errors known to repeat forever end a job; anything else is retried (bounded by
+    ``max_deliver``) and reconciliation picks up whatever the retries did not fix."""
+    return bool(_names(exc) & PERMANENT_NAMES)
