@@ -1,0 +1,175 @@
+"""Upload throughput and memory of upload-file, next to a plain pymongo GridFS put.
+
+    python -m bench.upload_gridfs [--mb 1024] [--gateway URL --token T]
+
+Starts a Mongo wire server (nx-27017) and NATS JetStream in a temp dir (or uses
+``--mongo-url``/``--nats-url``) and a real ``upload-file`` process on free ports, all stopped by
+pid at the end. Streams ``--mb`` MB generated on the fly (never whole in memory) as a raw body,
+then puts the same bytes into the same server with ``gridfs.GridFSBucket.upload_from_stream``.
+Prints MB/s of both, their ratio, and upload-file's peak RSS (VmHWM) against the 100 MB goal.
+With ``--gateway`` the upload goes through that OpenFaaS gateway (``/function/upload-file``)
+instead of a process of its own, and RSS is not measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from cryptography.fernet import Fernet
+from gridfs import GridFSBucket
+from pymongo import MongoClient
+
+from devstack.mongo import MongoWireServer
+from devstack.nats import NatsServer
+from devstack.process import free_port, stop_pid, wait_until
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+RSS_GOAL_MB = 100
+
+
+class GeneratedBody(io.RawIOBase):
+    """``size`` pseudo-random bytes produced block by block (each block made distinct)."""
+
+    def __init__(self, size: int, seed: bytes = os.urandom(MB)) -> None:
+        self.size = size
+        self.sent = 0
+        self.seed = seed
+        self.sha256 = hashlib.sha256()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self.sent >= self.size:
+            return b""
+        n = MB if n is None or n < 0 else min(n, MB)
+        block = (self.sent // MB).to_bytes(8, "big") + self.seed[8:]
+        offset = self.sent % MB
+        data = block[offset:offset + min(n, self.size - self.sent)]
+        self.sent += len(data)
+        self.sha256.update(data)
+        return data
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_upload_file(env: dict[str, str], log: Path) -> tuple[int, str]:
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve",
+                                 str(ROOT / "functions" / "upload-file"), "--port", str(port)],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(url + "/_/health", timeout=1).ok, timeout=30)
+    return proc.pid, url
+
+
+def timed_upload(url: str, token: str, size: int) -> tuple[float, dict]:
+    body = GeneratedBody(size)
+    started = time.perf_counter()
+    response = requests.post(url + "/?name=bench.bin", data=body, timeout=3600,
+                             headers={"Authorization": f"Bearer {token}",
+                                      "Content-Type": "application/octet-stream"})
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    result = response.json()
+    if result["sha256"] != body.sha256.hexdigest() or result["size"] != size:
+        raise SystemExit("upload-file stored different bytes than were sent")
+    return elapsed, result
+
+
+def timed_gridfs_put(mongo_url: str, db_name: str, size: int) -> float:
+    client = MongoClient(mongo_url)
+    bucket = GridFSBucket(client[db_name], bucket_name="bench")
+    started = time.perf_counter()
+    file_id = bucket.upload_from_stream("bench.bin", GeneratedBody(size), chunk_size_bytes=MB)
+    elapsed = time.perf_counter() - started
+    bucket.delete(file_id)
+    client.close()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=int, default=1024)
+    parser.add_argument("--mongo-url")
+    parser.add_argument("--nats-url")
+    parser.add_argument("--gateway")
+    parser.add_argument("--token")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
+        run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    started: list = []
+    pids: list[int] = []
+    try:
+        mongo_url, nats_url = args.mongo_url, args.nats_url
+        if not mongo_url:
+            started.append(MongoWireServer(tmp / "mongo", free_port(), tmp / "mongo.log"))
+            started[-1].start()
+            mongo_url = started[-1].url
+        if not nats_url:
+            started.append(NatsServer(tmp / "nats", free_port(), free_port(), tmp / "nats.log"))
+            started[-1].start()
+            nats_url = started[-1].url
+        report(args, tmp, mongo_url, nats_url, pids)
+    finally:
+        for pid in pids:
+            stop_pid(pid)
+        for server in reversed(started):
+            server.stop()
+
+
+def report(args: argparse.Namespace, tmp: Path, mongo_url: str, nats_url: str,
+           pids: list[int]) -> None:
+    size = args.mb * MB
+    db_name = "bench_" + os.urandom(4).hex()
+    if args.gateway:
+        url, token = args.gateway.rstrip("/") + "/function/upload-file", args.token or ""
+    else:
+        token = "bench-token"
+        (tmp / "secrets").mkdir()
+        (tmp / "secrets" / "admin-token").write_text(token)
+        (tmp / "secrets" / "key-encryption-key").write_text(Fernet.generate_key().decode())
+        env = {**os.environ, "MONGO_URL": mongo_url, "MONGO_DB": db_name, "NATS_URL": nats_url,
+               "SECRETS_DIR": str(tmp / "secrets"), "MAX_UPLOAD_BYTES": str(size + MB),
+               "LOG_LEVEL": "WARNING"}
+        pid, url = start_upload_file(env, tmp / "upload-file.log")
+        pids.append(pid)
+    up_seconds, result = timed_upload(url, token, size)
+    rss = peak_rss_mb(pids[0]) if pids else None
+    put_seconds = timed_gridfs_put(mongo_url, db_name, size)
+    up_rate, put_rate = args.mb / up_seconds, args.mb / put_seconds
+    print(f"size                      {args.mb} MB  (sha256 verified, status "
+          f"{result['status']})")
+    print(f"upload-file over HTTP     {up_seconds:8.1f} s  {up_rate:8.1f} MB/s")
+    print(f"pymongo GridFS put        {put_seconds:8.1f} s  {put_rate:8.1f} MB/s")
+    print(f"ratio upload-file / put   {up_rate / put_rate:8.2f}")
+    if rss is not None:
+        verdict = "OK" if rss < RSS_GOAL_MB else "OVER GOAL"
+        print(f"upload-file peak RSS      {rss:8.1f} MB  (goal < {RSS_GOAL_MB} MB: {verdict})")
+
+
+if __name__ == "__main__":
+    main()
