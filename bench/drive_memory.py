@@ -3,7 +3,8 @@
 Starts the emulator as a real process, uploads a file of ``--mb`` MiB with the fileserver
 Drive client (resumable, 5 MiB chunks, streamed from a file on disk), downloads it through
 the public ``/uc`` link in 1 MiB pieces, checks the md5, and prints the emulator's RSS before
-and its peak during each phase (sampled every 20 ms with psutil), plus throughput.
+and its peak during each phase (sampled every 20 ms with psutil), plus throughput and the
+peak RSS of this process (the client side).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import resource
 import tempfile
 import threading
 import time
@@ -99,6 +101,8 @@ def report(size_mib: int, baseline: int, up_peak: int, down_peak: int, up_s: flo
           f"(+{(up_peak - baseline) / MIB:.1f}); {size_mib / up_s:.1f} MiB/s")
     print(f"emulator peak RSS download:{down_peak / MIB:.1f} MiB "
           f"(+{(down_peak - baseline) / MIB:.1f}); {size_mib / down_s:.1f} MiB/s")
+    client_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"bench (client) peak RSS:   {client_peak / MIB:.1f} MiB")
     print(f"md5 upload == source == download: {md5_ok}")
 
 
