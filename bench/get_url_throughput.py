@@ -1,0 +1,178 @@
+"""get-url throughput and latency, next to a trivial function's (echo) on the same path.
+
+    python -m bench.get_url_throughput [--seconds 10] [--clients 16 64] [--direct]
+
+Starts its own PostgreSQL, NATS, the get-url and echo function processes
+and the local gateway, all on free ports in a temporary directory, seeds 10 accounts and 50
+files (1 KB..20 MB, replicated everywhere, limits far away) and then, per concurrency level,
+hits ``/function/get-url?id=...`` and ``/function/echo`` for ``--seconds`` each from worker
+processes (keep-alive connections, one per client). ``--direct`` skips the gateway. Prints
+req/s, p50 and p99 per target and the get-url/echo ratio. Goal (issue 5): >= 1,000 req/s.
+Every process started here is stopped by its pid at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+from devstack.nats import NatsServer
+from devstack.postgres import PostgresServer
+from devstack.process import free_port, stop_pid, wait_until
+from fileserver.downloader.db import Database, migrate
+from fileserver.downloader.repository import RegistryRepository
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = [f"f{i:02d}" for i in range(50)]
+WORKER_PROCESSES = 4
+
+
+def seed(url: str) -> None:
+    db = Database(url, pool_size=2)
+    migrate(db)
+    registry = RegistryRepository(db)
+    rng = random.Random(1)
+    for i in range(10):
+        registry.put_account(f"acc{i:02d}", f"acc{i:02d}@x.test", 10**18, True, 1)
+    for file_id in FILES:
+        registry.put_file(file_id, f"{file_id}.bin", rng.randint(1_000, 20_000_000), None, 1)
+        for i in range(10):
+            registry.put_replica(file_id, f"acc{i:02d}", f"{file_id}-{i}",
+                                 f"http://drive.test/uc?id={file_id}-{i}", 1)
+    db.close()
+
+
+def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, *args], cwd=ROOT, env={**os.environ, **env},
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def start_function(name: str, env: dict[str, str], tmp: Path, procs: list) -> str:
+    port = free_port()
+    procs.append(start_process(["-m", "fileserver.runtime.serve", f"functions/{name}", "--port",
+                                str(port), "--threads", "16"], env, tmp / f"{name}.log"))
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(f"{url}/_/health", timeout=1).ok, 30)
+    return url
+
+
+def start_gateway(functions: dict[str, str], nats_url: str, tmp: Path, procs: list,
+                  port: int) -> str:
+    registry = tmp / "functions.json"
+    registry.write_text(json.dumps(functions))
+    procs.append(start_process(["-m", "devstack.gateway", "--port", str(port), "--functions",
+                                str(registry), "--nats-url", nats_url, "--threads", "64"],
+                               {}, tmp / "gateway.log"))
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
+    return url
+
+
+def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
+                errors: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    rng = random.Random()
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        conn.request("GET", rng.choice(paths))
+        response = conn.getresponse()
+        response.read()
+        if response.status == 200:
+            out.append(time.perf_counter() - started)
+        else:
+            errors.append(response.status)
+    conn.close()
+
+
+def worker(port: int, paths: list[str], clients: int, seconds: float) -> tuple[list[float], int]:
+    """One load process: ``clients`` threads, each on its own keep-alive connection."""
+    deadline = time.monotonic() + seconds
+    latencies: list[float] = []
+    errors: list[int] = []
+    threads = [threading.Thread(target=client_loop, args=(port, paths, deadline, latencies,
+                                                           errors)) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, len(errors)
+
+
+def measure(base: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+    port = int(base.rsplit(":", 1)[1])
+    procs = min(WORKER_PROCESSES, clients)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(procs) as pool:
+        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds)] * procs)
+    latencies = sorted(x for part, _ in parts for x in part)
+    errors = sum(e for _, e in parts)
+    q = statistics.quantiles(latencies, n=100)
+    return {"rps": len(latencies) / seconds, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
+            "ok": len(latencies), "errors": errors}
+
+
+def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None:
+    postgres = PostgresServer(tmp / "pg", free_port(), tmp / "pg.log")
+    postgres.start(timeout=60)
+    servers.append(postgres)
+    nats = NatsServer(tmp / "nats", free_port(), free_port(), tmp / "nats.log")
+    nats.start()
+    servers.append(nats)
+    seed(postgres.url)
+    gateway_port = free_port()
+    env = {"POSTGRES_URL": postgres.url, "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
+           "LOG_LEVEL": "WARNING", "FILESERVER_ADMIN_TOKEN": "bench"}
+    functions = {name: start_function(name, env, tmp, procs) for name in ("get-url", "echo")}
+    targets = {name: (url, "/") for name, url in functions.items()}
+    if not args.direct:
+        gateway = start_gateway(functions, nats.url, tmp, procs, gateway_port)
+        targets = {name: (gateway, f"/function/{name}/") for name in functions}
+    print(f"mode: {'direct' if args.direct else 'through the gateway'}; {args.seconds:.0f} s "
+          f"per run; cpus: {os.cpu_count()}")
+    print(f"{'clients':>7} {'target':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    for clients in args.clients:
+        results = {}
+        for name, (base, path) in targets.items():
+            paths = [f"{path}?id={f}" for f in FILES] if name == "get-url" else [path]
+            results[name] = r = measure(base, paths, clients, args.seconds)
+            print(f"{clients:>7} {name:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
+                  f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
+        ratio = results["get-url"]["rps"] / results["echo"]["rps"]
+        print(f"{clients:>7} get-url/echo throughput ratio: {ratio:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--direct", action="store_true", help="skip the gateway")
+    args = parser.parse_args()
+    procs: list[subprocess.Popen[bytes]] = []
+    servers: list = []
+    with tempfile.TemporaryDirectory(prefix="bench-get-url-") as tmp:
+        try:
+            run(args, Path(tmp), procs, servers)
+        finally:
+            for proc in procs:
+                stop_pid(proc.pid)
+                proc.wait()
+            for server in reversed(servers):
+                server.stop()
+
+
+if __name__ == "__main__":
+    main()
