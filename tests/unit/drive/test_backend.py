@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,10 @@ def test_sharing_twice_across_restarts_keeps_one_permission(tmp_path: Path) -> N
     # Another process: a differently salted hash() must not create a second permission.
     subprocess.run([sys.executable, "-c", again, str(tmp_path)], check=True, timeout=60)
     assert [p["role"] for p in Backend(tmp_path).permissions(a, row["id"])] == ["owner", "reader"]
+
+
+def test_latency_only_fault_delays_without_failing(backend: Backend) -> None:
+    backend.faults.set("a@x.io", [{"method": "files.get", "error": "none", "latency_ms": 60}])
+    started = time.monotonic()
+    backend.faults.check("a@x.io", "files.get")
+    assert time.monotonic() - started >= 0.06
