@@ -1,0 +1,89 @@
+"""Stats on the live local stack: get-url → outbox → /async-function/stats-compute →
+stats-ingest → reports. The reports must converge exactly to the ground truth counted from
+the get-url responses (downloads per file and per account, bytes), and the summary must hold
+the derived figures. Accounts, file and replicas are seeded through downloader-sync."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from devstack.process import wait_until
+
+SIZE = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def stack(request: pytest.FixtureRequest):
+    try:
+        return request.getfixturevalue("live_stack")
+    except pytest.FixtureLookupError:
+        pytest.skip("no live_stack fixture yet (tests/conftest.py)")
+
+
+def seed(gateway: str, headers: dict[str, str], accounts: int) -> tuple[str, list[str]]:
+    """A file with a ready replica on each of ``accounts`` fresh accounts; unique ids."""
+    tag = uuid.uuid4().hex[:12]
+    sync = f"{gateway}/function/downloader-sync"
+    file_id, account_ids = f"statsfile-{tag}", [f"statsacc-{tag}-{i}" for i in range(accounts)]
+    for account_id in account_ids:
+        requests.put(f"{sync}/accounts/{account_id}", headers=headers, timeout=10, json={
+            "email": f"{account_id}@example.iam.gserviceaccount.com",
+            "daily_limit_bytes": 10**14, "active": True, "version": 1}).raise_for_status()
+    requests.put(f"{sync}/files/{file_id}", headers=headers, timeout=10, json={
+        "name": "stats.bin", "size": SIZE, "md5": "0" * 32, "version": 1}).raise_for_status()
+    for account_id in account_ids:
+        requests.put(f"{sync}/replicas/{file_id}/{account_id}", headers=headers, timeout=10,
+                     json={"drive_file_id": f"d-{account_id}", "version": 1,
+                           "url": f"http://127.0.0.1:9/uc?id=d-{account_id}&export=download"},
+                     ).raise_for_status()
+    return file_id, account_ids
+
+
+def hand_out(gateway: str, file_id: str, calls: int) -> Counter[str]:
+    """``calls`` get-url calls from 16 threads; downloads per account from the responses."""
+    session = requests.Session()
+
+    def one(_: int) -> str:
+        response = session.get(f"{gateway}/function/get-url", params={"id": file_id}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()["account_id"]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return Counter(pool.map(one, range(calls)))
+
+
+def reports(gateway: str, headers: dict[str, str], file_id: str,
+            account_ids: list[str]) -> tuple[dict, dict[str, dict]]:
+    get = lambda path: requests.get(f"{gateway}/function/{path}", headers=headers, timeout=10)  # noqa: E731
+    file_row = get(f"file-stats/{file_id}").json()
+    return file_row, {a: get(f"account-stats/{a}").json() for a in account_ids}
+
+
+@pytest.mark.parametrize("calls", [
+    500, pytest.param(5000, marks=pytest.mark.slow, id="5000-issue-6")])
+def test_reports_converge_exactly_to_the_urls_handed_out(stack, calls):
+    gateway = stack.gateway_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    file_id, account_ids = seed(gateway, headers, 3)
+    truth = hand_out(gateway, file_id, calls)
+    assert sum(truth.values()) == calls and set(truth) == set(account_ids)
+
+    def converged() -> bool:
+        file_row, _ = reports(gateway, headers, file_id, account_ids)
+        return file_row.get("downloads") == calls
+
+    wait_until(converged, 120)
+    file_row, rows = reports(gateway, headers, file_id, account_ids)
+    assert file_row["bytes_total"] == calls * SIZE and file_row["bytes_today"] == calls * SIZE
+    for account_id in account_ids:
+        assert rows[account_id]["downloads"] == truth[account_id]
+        assert rows[account_id]["bytes_today"] == truth[account_id] * SIZE
+    summary = requests.get(f"{gateway}/function/stats-summary", headers=headers, timeout=10).json()
+    assert summary["capacity"]["accounts_needed_target"] == 165
+    assert summary["balance"]["accounts"] >= 3
+    assert all(account_id in summary["share_of_limit"] for account_id in account_ids)
