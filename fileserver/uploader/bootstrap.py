@@ -56,7 +56,8 @@ def repositories() -> tuple[AccountRepository, FileRepository, BlobStore]:
 
 @functools.cache
 def publisher() -> JobPublisher:
-    return JobPublisher(config.nats_url())
+    return JobPublisher(config.nats_url(),
+                        config.float_setting("JOBS_PUBLISH_TIMEOUT_SECONDS", 5.0))
 
 
 @functools.cache

@@ -63,15 +63,21 @@ class JobPublisher:
 
     async def _jetstream(self) -> Any:
         if self._nc is None or self._nc.is_closed:
-            self._nc = await nats.connect(self.url, connect_timeout=self.timeout,
-                                          max_reconnect_attempts=-1, allow_reconnect=True)
+            # wait_for bounds the first connect; once connected, reconnect forever.
+            self._nc = await asyncio.wait_for(
+                nats.connect(self.url, connect_timeout=self.timeout, max_reconnect_attempts=-1,
+                             allow_reconnect=True), self.timeout)
             self._js = self._nc.jetstream(timeout=self.timeout)
             await ensure_stream(self._js)
         return self._js
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         future = asyncio.run_coroutine_threadsafe(coro, self._event_loop())
-        return future.result(self.timeout * 3)
+        try:
+            return future.result(self.timeout * 2)
+        except BaseException:
+            future.cancel()
+            raise
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

@@ -31,6 +31,7 @@ class UploaderStack:
     db_name: str
     nats_url: str
     admin: dict[str, str]
+    env: dict[str, str]
 
     def db(self):
         return MongoClient(self.mongo_url)[self.db_name]
@@ -75,7 +76,7 @@ def uploader(mongo_server, nats_server, tmp_path_factory) -> Iterator[UploaderSt
             pid, urls[name] = start_function(name, env, logs[name])
             pids.append(pid)
         yield UploaderStack(urls, logs, mongo_server.url, db_name, nats_server.url,
-                            {"Authorization": f"Bearer {TOKEN}"})
+                            {"Authorization": f"Bearer {TOKEN}"}, env)
     finally:
         for pid in pids:
             stop_pid(pid)

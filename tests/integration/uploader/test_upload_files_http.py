@@ -12,7 +12,8 @@ from urllib.parse import urlparse
 import requests
 from bson import ObjectId
 
-from tests.integration.uploader.conftest import MAX_UPLOAD, make_key, read_jobs
+from devstack.process import free_port, stop_pid
+from tests.integration.uploader.conftest import MAX_UPLOAD, make_key, read_jobs, start_function
 
 
 def _upload(stack, data: bytes, name: str = "data.bin", **kwargs):
@@ -148,3 +149,19 @@ def test_files_errors(uploader):
                               timeout=10).status_code == 400
     assert requests.delete(f"{url}/{uuid.uuid4().hex}", headers=uploader.admin,
                            timeout=10).status_code == 404
+
+
+def test_upload_is_kept_when_jobs_cannot_be_published(uploader, tmp_path):
+    env = {**uploader.env, "NATS_URL": f"nats://127.0.0.1:{free_port()}",  # nothing listens
+           "JOBS_PUBLISH_TIMEOUT_SECONDS": "1"}
+    pid, url = start_function("upload-file", env, tmp_path / "upload-file.log")
+    try:
+        response = requests.post(url + "/?name=kept.bin", data=b"kept", headers=uploader.admin,
+                                 timeout=60)
+        assert response.status_code == 202 and response.json()["status"] == "replicating"
+        assert uploader.db()["files"].find_one({"_id": response.json()["id"]}) is not None
+        metrics = requests.get(url + "/_/metrics", timeout=10).text
+        assert 'fileserver_jobs_published_total{kind="replicate",outcome="error"} 1.0' in metrics
+        assert "not published" in (tmp_path / "upload-file.log").read_text()
+    finally:
+        stop_pid(pid)
