@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 
 from emulators.drive.backend import Backend
 from emulators.drive.errors import DriveApiError
@@ -25,6 +25,7 @@ def create_app(data_dir: Path, fault_seed: int | None = None) -> Flask:
     app.config["uploads"] = Uploads(backend)
     for module in (routes_api, routes_upload, routes_public, routes_admin):
         app.register_blueprint(module.blueprint)
+    app.after_request(_log_request)
     app.register_error_handler(DriveApiError, _api_error)
     app.register_error_handler(DropConnection, _drop_connection)
     app.register_error_handler(404, lambda _e: _api_error(
@@ -32,6 +33,12 @@ def create_app(data_dir: Path, fault_seed: int | None = None) -> Flask:
     app.register_error_handler(405, lambda _e: _api_error(
         DriveApiError(405, "methodNotAllowed", "Method not allowed on this route.")))
     return app
+
+
+def _log_request(response: Response) -> Response:
+    """One line per request: method, path (no query: upload ids are credentials), status."""
+    log.info("%s %s %s", request.method, request.path, response.status_code)
+    return response
 
 
 def _api_error(error: DriveApiError) -> Response:

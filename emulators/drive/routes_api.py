@@ -77,7 +77,8 @@ def stream_file(row: dict) -> Response:
     size = row["size"]
     wanted = byte_range(request.headers.get("Range"), size)
     start, end = wanted if wanted else (0, size - 1)
-    backend().charge_download(row, max(end - start + 1, 0))
+    if request.method != "HEAD":  # HEAD transfers nothing: not metered
+        backend().charge_download(row, max(end - start + 1, 0))
     headers = {"Content-Length": str(max(end - start + 1, 0)), "Accept-Ranges": "bytes",
                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['name'])}"}
     if wanted:

@@ -158,3 +158,14 @@ def test_storage_quota_is_a_distinct_error(make_client) -> None:
     with pytest.raises(DriveQuotaExceeded) as full:
         client.upload(io.BytesIO(b"y" * 2000), 2000, "big", "application/octet-stream", {})
     assert full.value.reason == "storageQuotaExceeded"
+
+
+def test_head_on_the_public_link_is_not_metered(emulator: DriveEmulator, make_client) -> None:
+    client, key = make_client()
+    uploaded = client.upload(io.BytesIO(b"h" * 5000), 5000, "h.bin", "text/plain", {})
+    client.share_public(uploaded.id)
+    head = requests.head(client.download_url(uploaded.id), timeout=10)
+    assert head.status_code == 200 and head.headers["Content-Length"] == "5000"
+    assert usage(emulator, key["client_email"])["downloaded_today_bytes"] == 0
+    requests.get(client.download_url(uploaded.id), timeout=10)
+    assert usage(emulator, key["client_email"])["downloaded_today_bytes"] == 5000
