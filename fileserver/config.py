@@ -64,6 +64,20 @@ def secret(name: str) -> str:
         raise ConfigError(f"secret {name!r} not found (looked for ${env_name} and {path})") from exc
 
 
+def optional_secret(name: str) -> str | None:
+    """Secret ``name`` if it is configured, else None."""
+    try:
+        return secret(name)
+    except ConfigError:
+        return None
+
+
+def url_setting(name: str, secret_name: str, default: str) -> str:
+    """A server URL: env ``name`` if set, else secret ``secret_name`` (a URL holding a
+    password, as deployed on faasd), else ``default`` (the local stack)."""
+    return os.environ.get(name) or optional_secret(secret_name) or default
+
+
 # Addresses of the other parts of the system, with the local stack's defaults.
 def gateway_url() -> str:
     return setting("GATEWAY_URL", "http://127.0.0.1:8080").rstrip("/")
@@ -74,7 +88,7 @@ def nats_url() -> str:
 
 
 def mongo_url() -> str:
-    return setting("MONGO_URL", "mongodb://127.0.0.1:27117")
+    return url_setting("MONGO_URL", "mongo-url", "mongodb://127.0.0.1:27117")
 
 
 def mongo_db_name() -> str:
@@ -82,4 +96,5 @@ def mongo_db_name() -> str:
 
 
 def postgres_url() -> str:
-    return setting("POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:15432/fileserver")
+    return url_setting("POSTGRES_URL", "postgres-url",
+                       "postgresql+psycopg2://postgres@127.0.0.1:15432/fileserver")

@@ -1,0 +1,108 @@
+"""The faasd docker-compose additions agree with stack.yml, the code and faasd's layout."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.unit.deploy.artefacts import (
+    FAASD_SECRETS,
+    GATEWAY_TIMEOUTS,
+    REPO_ROOT,
+    compose_env,
+    compose_services,
+    function_env,
+    load_yaml,
+    normalise,
+    pyproject_pins,
+    requirement_pins,
+    seconds,
+    stack_functions,
+)
+from tests.unit.deploy.codescan import scan_package
+from tests.unit.deploy.test_stack import FROM_SECRET, LOCAL_ONLY
+
+FAASD_OWN_SERVICES = {"gateway", "nats", "prometheus", "queue-worker", "basic-auth-plugin"}
+CONTAINER_PORTS = {"mongo": 27017, "postgres": 5432, "jetstream": 4222}
+REPLICATOR = REPO_ROOT / "deploy" / "replicator"
+IMPORT_TO_DIST = {"bson": "pymongo", "gridfs": "pymongo", "nats": "nats-py",
+                  "google": "google-auth", "googleapiclient": "google-api-python-client",
+                  "prometheus_client": "prometheus-client", "yaml": "pyyaml"}
+
+
+def test_services_are_the_projects_with_pinned_images():
+    services = compose_services()
+    assert {"mongo", "postgres", "jetstream", "replicator"} <= set(services)
+    assert not set(services) & FAASD_OWN_SERVICES, "never redefine faasd's own services"
+    for name, service in services.items():
+        image = service["image"]
+        assert re.search(r":\d+(\.\d+)+$", image), f"{name}: pin a version, not {image}"
+
+
+def test_data_lives_under_var_lib_faasd_and_secrets_come_from_faas_cli():
+    for name, service in compose_services().items():
+        for volume in service.get("volumes", []):
+            source = volume["source"]
+            assert volume["type"] == "bind"
+            assert source.startswith("./") or source.startswith(FAASD_SECRETS), (name, source)
+
+
+@pytest.mark.parametrize("host,port", sorted(CONTAINER_PORTS.items()))
+def test_database_ports_are_not_published_beyond_localhost(host, port):
+    for mapping in compose_services()[host].get("ports", []):
+        assert mapping.startswith("127.0.0.1:"), mapping
+        assert mapping.endswith(f":{port}")
+
+
+def test_replicator_gets_every_setting_and_secret_it_reads():
+    service = compose_services()["replicator"]
+    env = compose_env(service)
+    reads = scan_package("workers/replicator")
+    missing = reads.env - set(LOCAL_ONLY) - set(FROM_SECRET) - set(env)
+    assert not missing, f"the replicator reads {sorted(missing)}: set them in the compose file"
+    mounted = {v["target"].rsplit("/", 1)[1] for v in service["volumes"]
+               if v["target"].startswith(env["SECRETS_DIR"] + "/")}
+    needed = reads.secrets | {FROM_SECRET[e] for e in reads.env & set(FROM_SECRET)}
+    assert needed <= mounted
+    assert not set(env) & {"MONGO_URL", "DRIVE_API_ROOT", "DRIVE_WEB_ROOT"}
+
+
+def test_replicator_and_functions_share_queue_and_database_names():
+    env = compose_env(compose_services()["replicator"])
+    uploader_env = function_env(stack_functions()["upload-file"])
+    for key in ("NATS_URL", "MONGO_DB", "GATEWAY_URL"):
+        assert env[key] == uploader_env[key], key
+    assert env["METRICS_PORT"] == "8000"  # deploy/prometheus/faasd-additions.yml scrapes :8000
+    assert "replicator:8000" in (REPO_ROOT / "deploy/prometheus/faasd-additions.yml").read_text()
+
+
+def test_replicator_image_runs_the_worker_module():
+    dockerfile = (REPLICATOR / "Dockerfile").read_text()
+    assert 'CMD ["python", "-m", "workers.replicator"]' in dockerfile
+    assert re.search(r"^USER (?!root)\w+", dockerfile, flags=re.MULTILINE)
+    assert (REPO_ROOT / "workers" / "replicator" / "__init__.py").is_file()
+
+
+def dists_for(imports: set[str]) -> set[str]:
+    return {normalise(IMPORT_TO_DIST.get(name, name)) for name in imports}
+
+
+def test_replicator_requirements_cover_its_imports_pinned_as_pyproject():
+    pins = requirement_pins(REPLICATOR / "requirements.txt")
+    reads = scan_package("workers/replicator")
+    assert dists_for(reads.third_party) <= set(pins)
+    project = pyproject_pins()
+    assert {name: project.get(name) for name in pins} == pins
+
+
+def test_gateway_timeouts_exceed_every_function_timeout():
+    changes = load_yaml(GATEWAY_TIMEOUTS)["services"]
+    gateway = compose_env(changes["gateway"])
+    upstream = seconds(gateway["upstream_timeout"])
+    assert seconds(gateway["read_timeout"]) > upstream
+    assert seconds(gateway["write_timeout"]) > upstream
+    for name, spec in stack_functions().items():
+        assert upstream >= seconds(function_env(spec)["exec_timeout"]), name
+    ack_wait = seconds(compose_env(changes["queue-worker"])["ack_wait"])
+    assert ack_wait > seconds(function_env(stack_functions()["stats-compute"])["exec_timeout"])

@@ -1,0 +1,108 @@
+"""The project's OpenFaaS template: of-watchdog in http mode in front of the project runtime."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from devstack.process import free_port, stop_pid, wait_until
+from tests.unit.deploy.artefacts import (
+    REPO_ROOT,
+    TEMPLATE,
+    pyproject_pins,
+    requirement_pins,
+    stack_functions,
+)
+from tests.unit.deploy.codescan import scan_function
+from tests.unit.deploy.test_compose import dists_for
+
+DOCKERFILE = (TEMPLATE / "Dockerfile").read_text()
+
+
+def dockerfile_env() -> dict[str, str]:
+    """``ENV a="x" \\ b="y"`` instructions as a dict."""
+    joined = DOCKERFILE.replace("\\\n", " ")
+    env: dict[str, str] = {}
+    for line in re.findall(r"^ENV (.+)$", joined, flags=re.MULTILINE):
+        env.update(re.findall(r'(\w+)="?([^"\s]*(?:\s[^"=\s]+)*)"?(?:\s|$)', line))
+    return env
+
+
+def fprocess() -> str:
+    return yaml.safe_load((TEMPLATE / "template.yml").read_text())["fprocess"]
+
+
+def test_watchdog_is_pinned_and_runs_in_http_mode_in_front_of_the_runtime():
+    assert re.search(r"COPY --from=watchdog /fwatchdog", DOCKERFILE)
+    assert re.search(r"FROM \S*ghcr\.io/openfaas/of-watchdog:\d+\.\d+\.\d+ AS watchdog",
+                     DOCKERFILE.replace("--platform=${TARGETPLATFORM:-linux/amd64} ", ""))
+    env = dockerfile_env()
+    assert env["mode"] == "http"
+    assert env["upstream_url"] == "http://127.0.0.1:5000"
+    assert env["fprocess"] == fprocess()
+    assert fprocess().startswith("python -m fileserver.runtime.serve /home/app/function ")
+    assert "--port 5000" in fprocess() and "--host 127.0.0.1" in fprocess()
+    # buffering the body would put whole uploads in memory
+    assert env.get("http_buffer_req_body", "false") == "false"
+    for spec in stack_functions().values():
+        assert spec["environment"].get("http_buffer_req_body", "false") == "false"
+
+
+def test_image_is_slim_and_runs_as_a_user():
+    assert re.search(r"^FROM \S* ?python:3\.11-slim", DOCKERFILE, flags=re.MULTILINE)
+    users = re.findall(r"^USER (\S+)", DOCKERFILE, flags=re.MULTILINE)
+    assert users and users[-1] not in ("root", "0")
+    assert "--no-cache-dir" in DOCKERFILE
+
+
+@pytest.mark.parametrize("name", sorted(stack_functions()))
+def test_requirements_cover_the_functions_imports_pinned_as_pyproject(name):
+    pins = requirement_pins(TEMPLATE / "requirements.txt")
+    pins.update(requirement_pins(REPO_ROOT / "functions" / name / "requirements.txt"))
+    needed = dists_for(scan_function(name).third_party)
+    assert needed <= set(pins), f"{name} misses {sorted(needed - set(pins))}"
+    project = pyproject_pins()
+    assert {dist: project.get(dist) for dist in pins} == pins
+
+
+def faas_cli_build_layout(function: str, root: Path) -> Path:
+    """What `faas-cli build` puts in the image: handler folder + configuration.copy paths."""
+    target = root / "function"
+    shutil.copytree(REPO_ROOT / "functions" / function, target)
+    shutil.copytree(REPO_ROOT / "fileserver", target / "fileserver",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def test_fprocess_serves_a_function_from_the_build_layout():
+    root = Path(tempfile.mkdtemp(prefix="fileserver-template-"))
+    try:
+        function_dir = faas_cli_build_layout("stats-compute", root)
+        port = free_port()
+        command = fprocess().replace("/home/app/function", str(function_dir))
+        command = command.replace("--port 5000", f"--port {port}").split()
+        command[0] = sys.executable
+        probe = [sys.executable, "-c", "import fileserver; print(fileserver.__file__)"]
+        used = subprocess.run(probe, cwd=function_dir, capture_output=True, text=True, check=True)
+        assert used.stdout.startswith(str(function_dir)), "the copied package must be used"
+        process = subprocess.Popen(command, cwd=function_dir, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}/_/health"
+            wait_until(lambda: requests.get(url, timeout=1).ok, timeout=20)
+            assert requests.get(url, timeout=2).json()["function"] == "stats-compute"
+            metrics = requests.get(f"http://127.0.0.1:{port}/_/metrics", timeout=2)
+            assert metrics.status_code == 200
+        finally:
+            stop_pid(process.pid)
+            process.wait(timeout=10)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
