@@ -1,0 +1,91 @@
+"""Real adapters: the Uploader's repositories and ``fileserver.drive.DriveClient`` as ports."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from fileserver.drive.client import DriveClient
+from fileserver.uploader.model import Account as UploaderAccount
+from fileserver.uploader.model import StoredFile
+from fileserver.uploader.repository import AccountRepository, FileRepository
+from workers.replicator.model import Account, FileRecord, Replica
+
+
+def to_account(account: UploaderAccount) -> Account:
+    return Account(account.id, account.email, account.state, account.version,
+                   account.daily_limit_bytes)
+
+
+def to_record(stored: StoredFile) -> FileRecord:
+    """Only ``ready`` replicas with a Drive id count as held by an account."""
+    replicas = {account_id: Replica(account_id, replica.drive_file_id)
+                for account_id, replica in stored.replicas.items()
+                if replica.state == "ready" and replica.drive_file_id}
+    return FileRecord(stored.id, stored.name, stored.size, stored.md5, stored.content_type,
+                      stored.status, stored.version, stored.blob_id, replicas)
+
+
+class MongoAccounts:
+    def __init__(self, repository: AccountRepository) -> None:
+        self.repository = repository
+
+    def get(self, account_id: str) -> Account | None:
+        found = self.repository.get(account_id)
+        return to_account(found) if found else None
+
+    def list_all(self) -> list[Account]:
+        return sorted((to_account(a) for a in self.repository.list_all()), key=lambda a: a.id)
+
+    def finish_removal(self, account_id: str) -> None:
+        self.repository.finish_removal(account_id)
+
+
+class MongoFiles:
+    def __init__(self, repository: FileRepository) -> None:
+        self.repository = repository
+
+    def get(self, file_id: str) -> FileRecord | None:
+        found = self.repository.get(file_id)
+        return to_record(found) if found else None
+
+    def iter_all(self) -> Iterator[FileRecord]:
+        return (to_record(stored) for stored in self.repository.iter_all())
+
+    def set_replica(self, file_id: str, account_id: str, drive_file_id: str) -> None:
+        self.repository.set_replica(file_id, account_id, drive_file_id)
+
+    def remove_replica(self, file_id: str, account_id: str) -> None:
+        self.repository.remove_replica(file_id, account_id)
+
+    def mark_uploaded(self, file_id: str) -> bool:
+        return self.repository.mark_uploaded(file_id)
+
+    def mark_failed(self, file_id: str, reason: str) -> None:
+        self.repository.mark_failed(file_id, reason)
+
+    def clear_blob(self, file_id: str) -> None:
+        self.repository.clear_blob(file_id)
+
+    def purge(self, file_id: str) -> None:
+        self.repository.purge(file_id)
+
+
+class DriveClients:
+    """One DriveClient per (thread, account, account version): httplib2 is not thread-safe,
+    and a new version may carry a new key. Keys are read from the repository, never logged."""
+
+    def __init__(self, accounts: AccountRepository, api_root: str | None, **options: Any) -> None:
+        self.accounts = accounts
+        self.api_root = api_root
+        self.options = options
+        self._local = threading.local()
+
+    def for_account(self, account: Account) -> DriveClient:
+        cache: dict[tuple[str, int], DriveClient] = self._local.__dict__.setdefault("cache", {})
+        key = (account.id, account.version)
+        if key not in cache:
+            cache[key] = DriveClient(self.accounts.get_key(account.id), self.api_root,
+                                     **self.options)
+        return cache[key]
