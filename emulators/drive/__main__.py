@@ -20,9 +20,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--fault-seed", type=int, default=None,
                         help="seed the fault-injection random generator (reproducible runs)")
+    parser.add_argument("--scan-warning-bytes", type=int, default=0,
+                        help="answer /uc for files above this size with Google's virus-scan "
+                             "warning page until confirm=t (0 = never)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(args.data_dir, args.fault_seed)
+    app = create_app(args.data_dir, args.fault_seed, args.scan_warning_bytes)
     waitress.serve(app, host=args.host, port=args.port, threads=args.threads,
                    channel_timeout=300, connection_limit=200, ident="drive-emulator",
                    inbuf_overflow=1024 * 1024)

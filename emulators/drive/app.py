@@ -16,13 +16,15 @@ from emulators.drive.uploads import Uploads
 log = logging.getLogger("emulators.drive")
 
 
-def create_app(data_dir: Path, fault_seed: int | None = None) -> Flask:
+def create_app(data_dir: Path, fault_seed: int | None = None,
+               scan_warning_bytes: int = 0) -> Flask:
     from emulators.drive import routes_admin, routes_api, routes_public, routes_upload
 
     app = Flask("drive-emulator")
     backend = Backend(data_dir, fault_seed)
     app.config["backend"] = backend
     app.config["uploads"] = Uploads(backend)
+    app.config["scan_warning_bytes"] = scan_warning_bytes
     for module in (routes_api, routes_upload, routes_public, routes_admin):
         app.register_blueprint(module.blueprint)
     app.after_request(_log_request)

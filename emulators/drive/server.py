@@ -14,8 +14,9 @@ class DriveEmulator(ManagedProcess):
     name = "drive-emulator"
 
     def __init__(self, data_dir: Path, port: int, log_path: Path,
-                 fault_seed: int | None = None) -> None:
+                 fault_seed: int | None = None, scan_warning_bytes: int = 0) -> None:
         super().__init__(log_path)
+        self.scan_warning_bytes = scan_warning_bytes
         self.data_dir = data_dir
         self.port = port
         self.fault_seed = fault_seed
@@ -30,6 +31,8 @@ class DriveEmulator(ManagedProcess):
                    "--port", str(self.port), "--data-dir", str(self.data_dir)]
         if self.fault_seed is not None:
             command += ["--fault-seed", str(self.fault_seed)]
+        if self.scan_warning_bytes:
+            command += ["--scan-warning-bytes", str(self.scan_warning_bytes)]
         return command
 
     def ready(self) -> bool:
