@@ -109,7 +109,7 @@ class Backend:
         if self.accounts.stored_bytes(owner) + extra > account["storage_limit"]:
             raise storage_quota_exceeded()
 
-    def _insert(self, owner: str, meta: dict[str, Any], size: int, md5: str,
+    def insert(self, owner: str, meta: dict[str, Any], size: int, md5: str,
                 file_id: str | None = None) -> dict[str, Any]:
         file_id = file_id or new_id()
         now = _now_iso(self.clock)
@@ -123,19 +123,21 @@ class Backend:
 
     def create_empty(self, me: str, meta: dict[str, Any]) -> dict[str, Any]:
         checked_metadata(meta)
-        row = self._insert(me, meta, 0, EMPTY_MD5)
+        row = self.insert(me, meta, 0, EMPTY_MD5)
         self.blobs.blob_path(row["id"]).touch()
         return row
 
     def list(self, me: str, q: str | None, page_size: int, page_token: str | None
              ) -> tuple[list[dict[str, Any]], str | None]:
-        """One page of the visible files matching ``q``, scanned in batches by ``seq``."""
+        """One page of the files matching ``q`` among those owned by or shared with ``me``
+        (like Drive, anyone-with-the-link files of others are readable but not listed),
+        scanned in batches by ``seq``."""
         predicate = query.parse(q)
         after = _page_offset(page_token)
         found: list[dict[str, Any]] = []
         while batch := self.store.rows(
                 "SELECT * FROM files WHERE seq > ? AND (owner=? OR id IN (SELECT file_id FROM"
-                " permissions WHERE type='anyone' OR email=?)) ORDER BY seq LIMIT 500",
+                " permissions WHERE email=?)) ORDER BY seq LIMIT 500",
                 (after, me, me)):
             for row in batch:
                 row["app_properties"] = json.loads(row["app_properties"])
@@ -176,7 +178,7 @@ class Backend:
         merged = {"name": meta.get("name") or f"Copy of {source['name']}",
                   "mimeType": meta.get("mimeType") or source["mime_type"],
                   "appProperties": meta.get("appProperties", source["app_properties"])}
-        row = self._insert(me, merged, source["size"], source["md5"], new)
+        row = self.insert(me, merged, source["size"], source["md5"], new)
         self.store.execute("UPDATE accounts SET copied_bytes = copied_bytes + ? WHERE email=?",
                            (source["size"], me))
         return row

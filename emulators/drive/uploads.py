@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from emulators.drive.backend import Backend, checked_metadata
+from emulators.drive.backend import Backend, checked_metadata, new_id
 from emulators.drive.errors import DriveApiError, bad_request
 from emulators.drive.faults import DropConnection
 from emulators.drive.store import dumps
@@ -106,16 +106,15 @@ class Uploads:
         self.backend.check_storage(session["owner"], size)
         meta = json.loads(session["metadata"])
         meta.setdefault("mimeType", session["mime_type"])
-        row = self.backend.create_empty(session["owner"], meta)
-        md5 = self.blobs.finish(session["id"], row["id"])
-        store = self.backend.store
-        store.transaction([
-            ("UPDATE files SET size=?, md5=? WHERE id=?", (size, md5, row["id"])),
+        file_id = new_id()
+        md5 = self.blobs.finish(session["id"], file_id)  # the body is in place first
+        row = self.backend.insert(session["owner"], meta, size, md5, file_id)
+        self.backend.store.transaction([
             ("UPDATE accounts SET uploaded_bytes = uploaded_bytes + ? WHERE email=?",
              (size, session["owner"])),
             ("DELETE FROM uploads WHERE id=?", (session["id"],)),
         ])
-        return self.backend.readable(session["owner"], row["id"])
+        return row
 
     def simple(self, me: str, meta: dict[str, Any], stream: BinaryIO, length: int,
                mime_type: str | None) -> dict[str, Any]:

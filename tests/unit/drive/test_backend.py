@@ -97,7 +97,7 @@ def test_list_pages_in_creation_order(backend: Backend) -> None:
 def test_list_finds_matches_beyond_one_scan_batch(backend: Backend) -> None:
     a = _account(backend, "a@x.io")
     for i in range(1200):
-        backend._insert(a, {"name": f"n{i}"}, 0, "")
+        backend.insert(a, {"name": f"n{i}"}, 0, "")
     rows, token = backend.list(a, "name = 'n1150'", 10, None)
     assert [row["name"] for row in rows] == ["n1150"] and token is None
     rows, token = backend.list(a, "name contains 'n11'", 5, None)
@@ -123,3 +123,14 @@ def test_latency_only_fault_delays_without_failing(backend: Backend) -> None:
     started = time.monotonic()
     backend.faults.check("a@x.io", "files.get")
     assert time.monotonic() - started >= 0.06
+
+
+def test_list_shows_own_and_shared_with_me_but_not_others_public_files(backend: Backend) -> None:
+    a, b = _account(backend, "a@x.io"), _account(backend, "b@x.io")
+    public = _upload(backend, a, b"p", name="public")
+    shared = _upload(backend, a, b"s", name="shared")
+    backend.add_permission(a, public["id"], {"type": "anyone", "role": "reader"})
+    backend.add_permission(a, shared["id"], {"type": "user", "role": "reader", "emailAddress": b})
+    assert [row["name"] for row in backend.list(b, None, 10, None)[0]] == ["shared"]
+    assert backend.list(b, "'me' in owners", 10, None)[0] == []
+    assert backend.readable(b, public["id"])["name"] == "public"
