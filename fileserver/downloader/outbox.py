@@ -2,11 +2,14 @@
 
 get-url writes each download event into ``outbox`` in the same transaction as the byte
 reservation, so an event exists if and only if its URL was handed out. This relay sends the
-rows in batches and deletes them only after the gateway accepted them (2xx, normally 202).
-Rows are claimed with ``FOR UPDATE SKIP LOCKED``, so relays in several processes never send
-the same row twice at once; if the gateway is down the rows stay and are retried with
-backoff. A crash between the 202 and the delete resends a batch: Stats and stats-ingest
-de-duplicate by ``event_id``, so that is harmless.
+unsent rows in batches and marks them sent after the gateway accepted them (2xx, normally
+202); if the gateway is down they stay unsent and are retried with backoff. A row is deleted
+only once stats-ingest has recorded its ``event_id`` (``stats_events``, same database): a
+202 is not proof, since faasd's queue-worker never retries a failed stats-compute call. So a
+row sent ``resend_after`` seconds ago and still not ingested is sent again. Rows are claimed
+with ``FOR UPDATE SKIP LOCKED``, so relays in several processes never send the same row at
+the same time; a resend or a crash between the 202 and the mark only duplicates events,
+which Stats and stats-ingest drop by ``event_id``.
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ BATCH = 500  # ~100 KB of JSON: far below the gateway's ~1 MB async payload limi
 
 class OutboxRelay:
     def __init__(self, db: Database, gateway_url: str, timeout: float = 5.0,
-                 idle_seconds: float = 1.0, max_backoff: float = 30.0) -> None:
+                 idle_seconds: float = 1.0, max_backoff: float = 30.0,
+                 resend_after: float = 300.0) -> None:
         self.db = db
         self.outbox = OutboxRepository(db)
         self.url = f"{gateway_url.rstrip('/')}/async-function/stats-compute"
         self.timeout = timeout
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff
+        self.resend_after = resend_after
         self.session = requests.Session()
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -42,7 +47,7 @@ class OutboxRelay:
     def send_batch(self) -> int:
         """Relay one batch; return how many events were accepted (0 if none or on failure)."""
         with self.db.transaction() as conn:
-            claimed = self.outbox.claim(conn, BATCH)
+            claimed = self.outbox.claim(conn, BATCH, self.resend_after)
             if not claimed:
                 return 0
             events = [row["event"] for row in claimed]
@@ -57,14 +62,19 @@ class OutboxRelay:
                 log.warning("stats-compute answered %d; %d events kept", response.status_code,
                             len(events))
                 return 0
-            self.outbox.remove(conn, [row["id"] for row in claimed])
+            self.outbox.mark_sent(conn, [row["id"] for row in claimed])
         return len(events)
 
     def drain(self) -> int:
-        """Relay until the outbox is empty or the gateway refuses; return events sent."""
+        """Purge ingested rows, then relay until nothing is due or the gateway refuses;
+        return the number of events sent."""
+        self.outbox.purge_ingested()
         sent = 0
-        while (n := self.send_batch()) > 0:
-            sent += n
+        while True:
+            batch = self.send_batch()
+            sent += batch
+            if batch < BATCH:
+                break
         metrics.OUTBOX_PENDING.set(self.outbox.pending())
         return sent
 
@@ -84,7 +94,7 @@ class OutboxRelay:
         while not self.stopping.is_set():
             try:
                 self.drain()
-                healthy = self.outbox.pending() == 0
+                healthy = self.outbox.unsent() == 0
             except Exception:  # noqa: BLE001 - the relay must survive a database restart
                 log.exception("outbox relay pass failed")
                 healthy = False

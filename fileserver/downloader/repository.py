@@ -136,7 +136,7 @@ WITH res AS (
     UPDATE file_cursor SET last_account_id = :a
     WHERE file_id = :f AND EXISTS (SELECT 1 FROM res)
 ), ob AS (
-    INSERT INTO outbox (event) SELECT CAST(:e AS jsonb) FROM res
+    INSERT INTO outbox (event_id, event) SELECT :eid, CAST(:e AS jsonb) FROM res
 )
 SELECT bytes_today FROM res
 """
@@ -166,7 +166,7 @@ class DownloadRepository:
         if size > limit:
             return None
         found = rows(conn, RESERVE_SQL, a=account_id, d=day, size=size, limit=limit,
-                     f=event["file_id"], e=json.dumps(event))
+                     f=event["file_id"], eid=event["event_id"], e=json.dumps(event))
         return int(found[0]["bytes_today"]) if found else None
 
 
@@ -183,20 +183,32 @@ class UsageRepository:
 
 
 class OutboxRepository:
-    """Download events waiting to be relayed to Stats."""
+    """Download events not yet confirmed by stats-ingest (their id in ``stats_events``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
     @staticmethod
-    def claim(conn: records.Connection, batch: int) -> list[dict[str, Any]]:
-        """Lock up to ``batch`` oldest rows; relays in other processes skip them."""
-        return rows(conn, "SELECT id, event FROM outbox ORDER BY id LIMIT :n "
-                    "FOR UPDATE SKIP LOCKED", n=batch)
+    def claim(conn: records.Connection, batch: int, resend_after: float) -> list[dict[str, Any]]:
+        """Lock up to ``batch`` rows never sent, or sent ``resend_after`` s ago and still not
+        ingested; relays in other processes skip locked rows."""
+        return rows(conn, "SELECT id, event FROM outbox WHERE sent_at IS NULL "
+                    "OR sent_at < now() - make_interval(secs => :resend) "
+                    "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", n=batch, resend=resend_after)
 
     @staticmethod
-    def remove(conn: records.Connection, ids: list[int]) -> None:
-        conn.query("DELETE FROM outbox WHERE id = ANY(:ids)", ids=ids)
+    def mark_sent(conn: records.Connection, ids: list[int]) -> None:
+        conn.query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 "
+                   "WHERE id = ANY(:ids)", ids=ids)
+
+    def purge_ingested(self) -> int:
+        """Delete the rows whose event stats-ingest has recorded; return how many."""
+        return len(self.db.run("DELETE FROM outbox o USING stats_events s "
+                               "WHERE s.event_id = o.event_id RETURNING o.id"))
+
+    def unsent(self) -> int:
+        return int(self.db.run("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0]["n"])
 
     def pending(self) -> int:
+        """Events not yet confirmed ingested (sent or not)."""
         return int(self.db.run("SELECT count(*) AS n FROM outbox")[0]["n"])

@@ -19,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from devstack.process import wait_until
+from fileserver.downloader.db import Database
+from fileserver.downloader.repository import OutboxRepository
 
 ACCOUNTS = [f"acc{i:02d}" for i in range(10)]
 LIMIT = 15 * 10**9
@@ -89,6 +91,10 @@ def test_balanced_get_url_and_exact_reports(database_url: str, async_gateway, ad
     events = relayed(async_gateway)
     assert sorted(e["event_id"] for e in events) == sorted(r["event_id"] for r in responses)
     check_reports(env, admin, start_function, events, responses)
+    # Once ingested, the get-url process's relay purges every event from its outbox.
+    outbox = OutboxRepository(Database(database_url, pool_size=1))
+    wait_until(lambda: outbox.pending() == 0, 30)
+    outbox.db.close()
 
 
 def relayed(server) -> list[dict]:
