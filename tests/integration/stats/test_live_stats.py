@@ -87,3 +87,40 @@ def test_reports_converge_exactly_to_the_urls_handed_out(stack, calls):
     assert summary["capacity"]["accounts_needed_target"] == 165
     assert summary["balance"]["accounts"] >= 3
     assert all(account_id in summary["share_of_limit"] for account_id in account_ids)
+
+
+def prometheus_query(url: str, expr: str) -> list[dict]:
+    body = requests.get(f"{url}/api/v1/query", params={"query": expr}, timeout=10).json()
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def test_prometheus_agrees_with_the_account_report(stack):
+    """Issue 8: bytes handed out per account in Prometheus = the account report; the
+    downloader's and stats' series are there."""
+    prometheus = stack.info().get("components", {}).get("prometheus", {}).get("url")
+    if not prometheus:
+        pytest.skip("the live stack runs without Prometheus")
+    gateway = stack.gateway_url.rstrip("/")
+    headers = {"Authorization": f"Bearer {stack.admin_token}"}
+    file_id, account_ids = seed(gateway, headers, 2)
+    truth = hand_out(gateway, file_id, 100)
+    wait_until(lambda: reports(gateway, headers, file_id, account_ids)[0].get("downloads") == 100,
+               60)
+    _, rows = reports(gateway, headers, file_id, account_ids)
+    tag = account_ids[0].rsplit("-", 1)[0]
+    expr = ("sum by (account_id) (fileserver_download_bytes_handed_out_total"
+            f'{{account_id=~"{tag}-.*"}})')
+
+    def scraped() -> dict[str, float]:
+        return {r["metric"]["account_id"]: float(r["value"][1])
+                for r in prometheus_query(prometheus, expr)}
+
+    expected = {a: float(rows[a]["bytes_today"]) for a in account_ids}
+    assert expected == {a: float(n * SIZE) for a, n in truth.items()}
+    wait_until(lambda: scraped() == expected, 60)
+    functions = {r["metric"].get("function") for r in prometheus_query(
+        prometheus, "sum by (function) (fileserver_http_requests_total)")}
+    assert {"get-url", "stats-compute", "stats-ingest"} <= functions
+    computed = prometheus_query(prometheus, "sum(fileserver_stats_events_computed_total)")
+    assert computed and float(computed[0]["value"][1]) >= 100
