@@ -65,10 +65,12 @@ class DriveClient:
         api_root = api_root if api_root is not None else os.environ.get("DRIVE_API_ROOT") or None
         self.api_root = api_root.rstrip("/") + "/" if api_root else None
         self.policy = policy or retry.RetryPolicy()
+        if chunk_size <= 0 or chunk_size % (256 * 1024):
+            raise ValueError("chunk_size must be a positive multiple of 256 KiB (Drive's rule)")
         self.chunk_size = chunk_size
         try:
             credentials = service_account.Credentials.from_service_account_info(key, scopes=SCOPES)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             raise DriveFatalError("invalid service-account key") from None
         raw_http = httplib2.Http(timeout=HTTP_TIMEOUT)
         # Drive answers upload chunks with 308 Resume Incomplete: not a redirect.

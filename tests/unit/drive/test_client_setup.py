@@ -1,0 +1,51 @@
+"""DriveClient construction without any server: discovery document, roots, bad keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from fileserver.drive.client import DriveClient, discovery_document
+from fileserver.drive.errors import DriveFatalError
+
+
+def fake_key() -> dict:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()).decode()
+    return {"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com",
+            "private_key": private, "private_key_id": "k1", "token_uri": "http://emu/token"}
+
+
+def test_discovery_document_points_every_url_at_the_emulator() -> None:
+    doc = json.loads(discovery_document("http://127.0.0.1:9/"))
+    assert doc["rootUrl"] == doc["mtlsRootUrl"] == "http://127.0.0.1:9/"
+    assert json.loads(discovery_document(None))["rootUrl"] == "https://www.googleapis.com/"
+
+
+def test_roots_from_argument_env_or_google(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key()
+    monkeypatch.delenv("DRIVE_WEB_ROOT", raising=False)
+    monkeypatch.delenv("DRIVE_API_ROOT", raising=False)
+    assert DriveClient(key).download_url("ID") == \
+        "https://drive.google.com/uc?id=ID&export=download"
+    monkeypatch.setenv("DRIVE_API_ROOT", "http://127.0.0.1:19070")
+    assert DriveClient(key).api_root == "http://127.0.0.1:19070/"
+    assert DriveClient(key).download_url("ID") == "http://127.0.0.1:19070/uc?id=ID&export=download"
+    monkeypatch.setenv("DRIVE_WEB_ROOT", "https://files.example.org/")
+    assert DriveClient(key).download_url("X") == "https://files.example.org/uc?id=X&export=download"
+
+
+@pytest.mark.parametrize("key", [{}, {"type": "service_account"}, "not a dict"])
+def test_bad_keys_are_fatal_and_not_echoed(key: object) -> None:
+    with pytest.raises(DriveFatalError) as error:
+        DriveClient(key, "http://emu/")  # type: ignore[arg-type]
+    assert str(error.value) == "invalid service-account key"
+
+
+def test_chunk_size_follows_drives_256_kib_rule() -> None:
+    with pytest.raises(ValueError):
+        DriveClient(fake_key(), "http://emu/", chunk_size=1000)
