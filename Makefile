@@ -53,3 +53,18 @@ RUNS ?= 1
 PLAN ?= functional
 jmeter: venv system-deps
 	$(BIN)/python -m jmeter.run --plan $(PLAN) --runs $(RUNS) $(if $(GATEWAY_URL),--gateway $(GATEWAY_URL)) $(JMETER_ARGS)
+
+## faasd (issue 10, docs/deploy.md): REGISTRY=docker.io/you TAG=0.1.0 make build push deploy
+REGISTRY ?= docker.io/fileserver
+TAG ?= 0.1.0
+.PHONY: build push deploy
+build:
+	REGISTRY=$(REGISTRY) TAG=$(TAG) faas-cli build -f stack.yml
+	docker build -f deploy/replicator/Dockerfile -t $(REGISTRY)/replicator:$(TAG) .
+
+push:
+	REGISTRY=$(REGISTRY) TAG=$(TAG) faas-cli push -f stack.yml
+	docker push $(REGISTRY)/replicator:$(TAG)
+
+deploy:
+	REGISTRY=$(REGISTRY) TAG=$(TAG) faas-cli deploy -f stack.yml
