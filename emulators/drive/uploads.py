@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -49,6 +50,8 @@ class Uploads:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.blobs = backend.blobs
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
 
     def start(self, me: str, meta: Any, size: int | None, mime_type: str | None,
               fields: str | None) -> str:
@@ -71,22 +74,25 @@ class Uploads:
 
     def chunk(self, upload_id: str, content_range: str | None, stream: BinaryIO,
               length: int) -> ChunkResult:
-        session = self.session(upload_id)
-        start, _end, total = parse_content_range(content_range, length)
-        total = total if total is not None else session["total_size"]
-        received = self.blobs.partial_size(upload_id)
-        if start is not None:
-            self._check_start(start, received)
-            received = self._append(session, stream, length, skip=received - start)
-        if total is not None and received > total:
-            raise bad_request("Received more bytes than the declared size.")
-        if total is not None and received == total:
-            return ChunkResult(received, self.finish(session))
-        return ChunkResult(received)
+        """Append one chunk (or answer a status query); one request per session at a time,
+        so a resend racing a still-running write waits for it."""
+        with self._lock_for(upload_id):
+            session = self.session(upload_id)
+            start, end, total = parse_content_range(content_range, length)
+            total = total if total is not None else session["total_size"]
+            received = self.blobs.partial_size(upload_id)
+            if start is not None and end is not None:
+                _check_span(start, end, received, total)
+                received = self._append(session, stream, length, skip=received - start)
+            if total is not None and received == total:
+                with self._guard:
+                    self._locks.pop(upload_id, None)
+                return ChunkResult(received, self.finish(session))
+            return ChunkResult(received)
 
-    def _check_start(self, start: int, received: int) -> None:
-        if start > received:
-            raise bad_request(f"Chunk starts at {start} but only {received} bytes were received.")
+    def _lock_for(self, upload_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(upload_id, threading.Lock())
 
     def _append(self, session: dict[str, Any], stream: BinaryIO, length: int, skip: int) -> int:
         """Append the chunk (dropping any part already received); a 'drop' fault stores
@@ -124,6 +130,13 @@ class Uploads:
             self.blobs.discard_partial(upload_id)
             raise bad_request("The body ended before Content-Length bytes.")
         return self.finish(self.session(upload_id))
+
+
+def _check_span(start: int, end: int, received: int, total: int | None) -> None:
+    if start > received:
+        raise bad_request(f"Chunk starts at {start} but only {received} bytes were received.")
+    if total is not None and end >= total:
+        raise bad_request("The chunk ends beyond the declared size.")
 
 
 def split_multipart(body: bytes, content_type: str) -> tuple[dict[str, Any], str, bytes]:

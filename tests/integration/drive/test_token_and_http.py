@@ -153,3 +153,19 @@ def test_drop_fault_cuts_the_connection_and_keeps_half_the_chunk(
                           timeout=10)
     assert status.status_code == 308
     assert status.headers["Range"] == f"bytes=0-{len(data) // 2 - 1}"
+
+
+def test_chunk_beyond_the_declared_size_is_refused_and_not_stored(
+        emulator: DriveEmulator, auth: dict[str, str]) -> None:
+    start = requests.post(f"{emulator.url}upload/drive/v3/files?uploadType=resumable",
+                          json={"name": "s.bin"},
+                          headers={**auth, "X-Upload-Content-Length": "100"}, timeout=10)
+    location = start.headers["Location"]
+    over = requests.put(location, data=b"x" * 150, headers={"Content-Range": "bytes 0-149/100"},
+                        timeout=10)
+    assert over.status_code == 400
+    status = requests.put(location, headers={"Content-Range": "bytes */100"}, timeout=10)
+    assert status.status_code == 308 and "Range" not in status.headers
+    done = requests.put(location, data=b"y" * 100, headers={"Content-Range": "bytes 0-99/100"},
+                        timeout=10)
+    assert done.status_code == 200
