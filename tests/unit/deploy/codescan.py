@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-OWN_PACKAGES = ("fileserver", "workers")
+OWN_PACKAGES = ("fileserver", "workers", "devstack", "emulators", "functions", "tests")
 
 ENV_PATTERNS = [
     re.compile(r"\b(?:int_|float_|url_)?setting\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']"),

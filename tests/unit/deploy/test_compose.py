@@ -106,3 +106,12 @@ def test_gateway_timeouts_exceed_every_function_timeout():
         assert upstream >= seconds(function_env(spec)["exec_timeout"]), name
     ack_wait = seconds(compose_env(changes["queue-worker"])["ack_wait"])
     assert ack_wait > seconds(function_env(stack_functions()["stats-compute"])["exec_timeout"])
+
+
+def test_replicator_code_lives_in_what_its_image_holds():
+    dockerfile = (REPLICATOR / "Dockerfile").read_text()
+    copied = re.findall(r"^COPY --chown=\S+ (\w+)/ ", dockerfile, flags=re.MULTILINE)
+    assert set(copied) == {"fileserver", "workers"}
+    outside = [str(p.relative_to(REPO_ROOT)) for p in scan_package("workers/replicator").modules
+               if not any(p.is_relative_to(REPO_ROOT / folder) for folder in copied)]
+    assert not outside, f"the replicator imports modules missing from its image: {outside}"

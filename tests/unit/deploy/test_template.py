@@ -106,3 +106,12 @@ def test_fprocess_serves_a_function_from_the_build_layout():
             process.wait(timeout=10)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", sorted(stack_functions()))
+def test_function_code_lives_in_what_the_image_holds(name):
+    """The image holds the function's folder and fileserver/ (configuration.copy) only."""
+    allowed = (REPO_ROOT / "functions" / name, REPO_ROOT / "fileserver")
+    outside = [str(path.relative_to(REPO_ROOT)) for path in scan_function(name).modules
+               if not any(path.is_relative_to(folder) for folder in allowed)]
+    assert not outside, f"{name} imports modules missing from its image: {outside}"
