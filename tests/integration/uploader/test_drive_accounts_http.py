@@ -115,3 +115,20 @@ def test_auth_and_not_found(uploader):
         response = requests.request(method, f"{url}/{uuid.uuid4().hex}", headers=uploader.admin,
                                     json={"name": "x"}, timeout=10)
         assert response.status_code == 404, method
+
+
+def test_verify_accepts_a_key_the_drive_emulator_issued(uploader, tmp_path):
+    from devstack.process import free_port
+    from emulators.drive.server import DriveEmulator
+
+    emulator = DriveEmulator(tmp_path / "drive", free_port(), tmp_path / "drive.log")
+    emulator.start()
+    try:
+        key = emulator.create_account(email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com")
+        response = requests.post(uploader.urls["drive-accounts"] + "/?verify=true",
+                                 headers=uploader.admin, json={"name": "emu", "key": key},
+                                 timeout=30)
+        assert response.status_code == 201, response.text
+        assert response.json()["email"] == key["client_email"]
+    finally:
+        emulator.stop()
