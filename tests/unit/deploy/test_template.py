@@ -115,3 +115,42 @@ def test_function_code_lives_in_what_the_image_holds(name):
     outside = [str(path.relative_to(REPO_ROOT)) for path in scan_function(name).modules
                if not any(path.is_relative_to(folder) for folder in allowed)]
     assert not outside, f"{name} imports modules missing from its image: {outside}"
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+def start_fprocess(name: str, root: Path) -> tuple[subprocess.Popen, int]:
+    function_dir = faas_cli_build_layout(name, root / name)
+    port = free_port()
+    command = fprocess().replace("/home/app/function", str(function_dir))
+    command = command.replace("--port 5000", f"--port {port}").split()
+    command[0] = sys.executable
+    env = {"PATH": "/usr/bin:/bin", "SECRETS_DIR": str(root / "secrets")}
+    process = subprocess.Popen(command, cwd=function_dir, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return process, port
+
+
+def test_every_function_starts_well_inside_its_memory_limit():
+    """Each function, started as its image starts it, with half its limit to spare once
+    its modules are loaded (the rest is for requests: connection pools, buffers)."""
+    root = Path(tempfile.mkdtemp(prefix="fileserver-limits-"))
+    started: dict[str, tuple[subprocess.Popen, int]] = {}
+    try:
+        for name in stack_functions():
+            started[name] = start_fprocess(name, root)
+        for name, (process, port) in started.items():
+            url = f"http://127.0.0.1:{port}/_/metrics"
+            wait_until(lambda u=url: requests.get(u, timeout=1).ok, timeout=60)
+            limit = int(stack_functions()[name]["limits"]["memory"].removesuffix("Mi"))
+            assert rss_mib(process.pid) < limit / 2, name
+    finally:
+        for process, _ in started.values():
+            stop_pid(process.pid)
+            process.wait(timeout=10)
+        shutil.rmtree(root, ignore_errors=True)
