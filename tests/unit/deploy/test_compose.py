@@ -115,3 +115,12 @@ def test_replicator_code_lives_in_what_its_image_holds():
     outside = [str(p.relative_to(REPO_ROOT)) for p in scan_package("workers/replicator").modules
                if not any(p.is_relative_to(REPO_ROOT / folder) for folder in copied)]
     assert not outside, f"the replicator imports modules missing from its image: {outside}"
+
+
+def test_faasd_provider_proxy_timeout_covers_the_gateways():
+    dropin = (REPO_ROOT / "deploy" / "faasd" / "faasd-provider-timeout.conf").read_text()
+    provider = seconds(re.search(r'Environment="service_timeout=(\S+)"', dropin).group(1))
+    gateway = compose_env(load_yaml(GATEWAY_TIMEOUTS)["services"]["gateway"])
+    assert provider >= seconds(gateway["upstream_timeout"])
+    guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    assert "faasd-provider.service.d/timeout.conf" in guide
