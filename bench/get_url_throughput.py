@@ -1,13 +1,14 @@
 """get-url throughput and latency, next to a trivial function's (echo) on the same path.
 
-    python -m bench.get_url_throughput [--seconds 10] [--clients 16 64] [--direct]
+    python -m bench.get_url_throughput [--seconds 10] [--clients 16 64] [--rate 500] [--direct]
 
 Starts its own PostgreSQL, NATS, the get-url and echo function processes
 and the local gateway, all on free ports in a temporary directory, seeds 10 accounts and 50
 files (1 KB..20 MB, replicated everywhere, limits far away) and then, per concurrency level,
 hits ``/function/get-url?id=...`` and ``/function/echo`` for ``--seconds`` each from worker
 processes (keep-alive connections, one per client). ``--direct`` skips the gateway. Prints
-req/s, p50 and p99 per target and the get-url/echo ratio. Goal (issue 5): >= 1,000 req/s.
+req/s, p50 and p99 per target and the get-url/echo ratio, then p50/p99 of both paced at
+``--rate`` req/s. Goals (issue 5): >= 1,000 req/s, p99 <= 50 ms at 500 req/s, ratio >= 0.5.
 Every process started here is stopped by its pid at the end.
 """
 
@@ -38,6 +39,7 @@ from fileserver.downloader.repository import RegistryRepository
 ROOT = Path(__file__).resolve().parent.parent
 FILES = [f"f{i:02d}" for i in range(50)]
 WORKER_PROCESSES = 4
+PACED_CLIENTS = 32
 
 
 def seed(url: str) -> None:
@@ -83,11 +85,18 @@ def start_gateway(functions: dict[str, str], nats_url: str, tmp: Path, procs: li
 
 
 def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
-                errors: list[int]) -> None:
+                errors: list[int], interval: float = 0.0) -> None:
+    """Closed loop (``interval`` 0: next request as soon as the last answered), or paced: one
+    request every ``interval`` s, latency counted from its scheduled time (so a slow answer
+    also counts against the requests that had to wait for it)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     rng = random.Random()
+    scheduled = time.perf_counter() + rng.random() * interval
     while time.monotonic() < deadline:
-        started = time.perf_counter()
+        if interval:
+            time.sleep(max(0.0, scheduled - time.perf_counter()))
+        started = scheduled if interval else time.perf_counter()
+        scheduled += interval
         conn.request("GET", rng.choice(paths))
         response = conn.getresponse()
         response.read()
@@ -98,13 +107,15 @@ def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
     conn.close()
 
 
-def worker(port: int, paths: list[str], clients: int, seconds: float) -> tuple[list[float], int]:
+def worker(port: int, paths: list[str], clients: int, seconds: float,
+           interval: float) -> tuple[list[float], int]:
     """One load process: ``clients`` threads, each on its own keep-alive connection."""
     deadline = time.monotonic() + seconds
     latencies: list[float] = []
     errors: list[int] = []
     threads = [threading.Thread(target=client_loop, args=(port, paths, deadline, latencies,
-                                                           errors)) for _ in range(clients)]
+                                                           errors, interval))
+               for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -112,12 +123,15 @@ def worker(port: int, paths: list[str], clients: int, seconds: float) -> tuple[l
     return latencies, len(errors)
 
 
-def measure(base: str, paths: list[str], clients: int, seconds: float) -> dict[str, float]:
+def measure(base: str, paths: list[str], clients: int, seconds: float,
+            rate: float = 0.0) -> dict[str, float]:
+    """Closed-loop with ``clients`` clients, or paced at ``rate`` req/s in total if given."""
     port = int(base.rsplit(":", 1)[1])
     procs = min(WORKER_PROCESSES, clients)
+    interval = clients / rate if rate else 0.0
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(procs) as pool:
-        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds)] * procs)
+        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds, interval)] * procs)
     latencies = sorted(x for part, _ in parts for x in part)
     errors = sum(e for _, e in parts)
     q = statistics.quantiles(latencies, n=100)
@@ -153,6 +167,17 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
                   f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
         ratio = results["get-url"]["rps"] / results["echo"]["rps"]
         print(f"{clients:>7} get-url/echo throughput ratio: {ratio:.2f}")
+    paced(args, targets)
+
+
+def paced(args: argparse.Namespace, targets: dict[str, tuple[str, str]]) -> None:
+    """Latency at a fixed request rate (goal: get-url p99 <= 50 ms at 500 req/s)."""
+    print(f"paced at {args.rate:.0f} req/s ({PACED_CLIENTS} clients):")
+    for name, (base, path) in targets.items():
+        paths = [f"{path}?id={f}" for f in FILES] if name == "get-url" else [path]
+        r = measure(base, paths, PACED_CLIENTS, args.seconds, args.rate)
+        print(f"{'':>7} {name:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
+              f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
 
 
 def main() -> None:
@@ -160,6 +185,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--direct", action="store_true", help="skip the gateway")
+    parser.add_argument("--rate", type=float, default=500.0, help="paced run's req/s")
     args = parser.parse_args()
     procs: list[subprocess.Popen[bytes]] = []
     servers: list = []
