@@ -124,3 +124,11 @@ def test_faasd_provider_proxy_timeout_covers_the_gateways():
     assert provider >= seconds(gateway["upstream_timeout"])
     guide = (REPO_ROOT / "docs" / "deploy.md").read_text()
     assert "faasd-provider.service.d/timeout.conf" in guide
+
+
+def test_commands_name_their_binary_because_faasd_replaces_the_entrypoint():
+    """faasd sets `command` as the container's whole argv (oci.WithProcessArgs)."""
+    for name, service in compose_services().items():
+        if "command" in service:
+            assert service["command"][0].startswith("/"), name
+    assert compose_services()["jetstream"]["command"][:2] == ["/nats-server", "-js"]
