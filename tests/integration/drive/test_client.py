@@ -169,3 +169,14 @@ def test_head_on_the_public_link_is_not_metered(emulator: DriveEmulator, make_cl
     assert usage(emulator, key["client_email"])["downloaded_today_bytes"] == 0
     requests.get(client.download_url(uploaded.id), timeout=10)
     assert usage(emulator, key["client_email"])["downloaded_today_bytes"] == 5000
+
+
+def test_client_refreshes_its_token_across_a_clock_jump(emulator: DriveEmulator,
+                                                        make_client) -> None:
+    client, key = make_client()
+    assert client.about()["email"] == key["client_email"]
+    requests.put(f"{emulator.url}_emulator/clock", json={"offset_seconds": 86400}, timeout=10)
+    try:
+        assert client.about()["email"] == key["client_email"]  # 401, refresh, retry
+    finally:
+        requests.put(f"{emulator.url}_emulator/clock", json={"offset_seconds": 0}, timeout=10)
