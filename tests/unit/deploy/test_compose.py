@@ -132,3 +132,17 @@ def test_commands_name_their_binary_because_faasd_replaces_the_entrypoint():
         if "command" in service:
             assert service["command"][0].startswith("/"), name
     assert compose_services()["jetstream"]["command"][:2] == ["/nats-server", "-js"]
+
+
+# What faasd's ParseCompose reads from a service (pkg/supervisor.go); anything else is ignored.
+FAASD_COMPOSE_KEYS = {"image", "command", "cap_add", "environment", "volumes", "depends_on",
+                      "ports", "user"}
+
+
+def test_services_use_only_what_faasd_understands():
+    for name, service in compose_services().items():
+        assert set(service) <= FAASD_COMPOSE_KEYS, (name, set(service) - FAASD_COMPOSE_KEYS)
+        for volume in service.get("volumes", []):
+            assert volume["type"] == "bind", name
+            if volume["source"].startswith(FAASD_SECRETS):
+                assert volume.get("read_only") is True, (name, volume["source"])
