@@ -123,3 +123,18 @@ def test_upload_timeouts_fit_the_largest_upload_on_a_slow_link():
     max_bytes = int(function_env(spec)["MAX_UPLOAD_BYTES"])
     transfer = max_bytes * 8 / (MIN_UPLOAD_MBIT * 10**6)
     assert min(watchdog_timeouts(spec).values()) >= transfer
+
+
+# Keys of a function in faas-cli's stack schema (a typo such as `enviroment` is ignored by it).
+FAAS_CLI_FUNCTION_KEYS = {"lang", "handler", "image", "fprocess", "environment", "secrets",
+                          "skip_build", "readonly_root_filesystem", "constraints",
+                          "environment_file", "labels", "annotations", "limits", "requests",
+                          "build_args", "build_options", "build_secrets", "platforms",
+                          "namespace"}
+
+
+def test_functions_use_only_keys_faas_cli_knows():
+    for name, spec in stack_functions().items():
+        assert set(spec) <= FAAS_CLI_FUNCTION_KEYS, (name, set(spec) - FAAS_CLI_FUNCTION_KEYS)
+    assert set(stack()) == {"version", "provider", "configuration", "functions"}
+    assert stack()["provider"]["name"] == "openfaas"
