@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fileserver.drive.media import ForwardStreamUpload
 
@@ -31,3 +33,21 @@ def test_chunks_resends_and_skips() -> None:
         media.getbytes(10, 100)  # cannot rewind before the current chunk
     assert (media.size(), media.chunksize(), media.resumable(), media.has_stream()) == (
         1024, 100, True, False)
+
+
+@given(data=st.binary(min_size=0, max_size=3000), chunk=st.integers(1, 700),
+       commits=st.lists(st.floats(0, 1), min_size=1, max_size=60))
+@settings(max_examples=100, deadline=None)
+def test_any_sequence_of_partial_commits_rebuilds_the_stream(data: bytes, chunk: int,
+                                                             commits: list[float]) -> None:
+    """As googleapiclient drives it: ask for a chunk at the committed offset; the server
+    keeps any prefix of it (a dropped connection keeps part, a 308 keeps all)."""
+    media = ForwardStreamUpload(ReadOnly(data), len(data), "x/y", chunk)
+    received, progress, step = b"", 0, 0
+    while progress < len(data):
+        piece = media.getbytes(progress, chunk)
+        kept = len(piece) if step >= len(commits) else int(len(piece) * commits[step])
+        received += piece[:kept]
+        progress += kept
+        step += 1
+    assert received == data
