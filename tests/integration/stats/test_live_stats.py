@@ -5,15 +5,19 @@ the derived figures. Accounts, file and replicas are seeded through downloader-s
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 
 from devstack.process import wait_until
 
+ROOT = Path(__file__).resolve().parents[3]
 SIZE = 1_000_000
 
 
@@ -95,9 +99,9 @@ def prometheus_query(url: str, expr: str) -> list[dict]:
     return body["data"]["result"]
 
 
-def test_prometheus_agrees_with_the_account_report(stack):
+def test_prometheus_agrees_with_the_account_report(stack, tmp_path):
     """Issue 8: bytes handed out per account in Prometheus = the account report; the
-    downloader's and stats' series are there."""
+    downloader's and stats' series are there; the PNG panels show the workload."""
     prometheus = stack.info().get("components", {}).get("prometheus", {}).get("url")
     if not prometheus:
         pytest.skip("the live stack runs without Prometheus")
@@ -119,8 +123,37 @@ def test_prometheus_agrees_with_the_account_report(stack):
     expected = {a: float(rows[a]["bytes_today"]) for a in account_ids}
     assert expected == {a: float(n * SIZE) for a, n in truth.items()}
     wait_until(lambda: scraped() == expected, 60)
-    functions = {r["metric"].get("function") for r in prometheus_query(
-        prometheus, "sum by (function) (fileserver_http_requests_total)")}
-    assert {"get-url", "stats-compute", "stats-ingest"} <= functions
-    computed = prometheus_query(prometheus, "sum(fileserver_stats_events_computed_total)")
-    assert computed and float(computed[0]["value"][1]) >= 100
+
+    def functions() -> set[str]:
+        return {r["metric"].get("function") for r in prometheus_query(
+            prometheus, "sum by (function) (fileserver_http_requests_total)")}
+
+    def computed() -> float:
+        found = prometheus_query(prometheus, "sum(fileserver_stats_events_computed_total)")
+        return float(found[0]["value"][1]) if found else 0.0
+
+    # Each function is scraped on its own schedule: wait for the next scrape of all of them.
+    wait_until(lambda: {"get-url", "stats-compute", "stats-ingest"} <= functions()
+               and computed() >= 100, 60)
+    # rate() needs two samples of a series: wait for the scrape after the burst.
+    traffic = "sum by (function) (rate(fileserver_http_requests_total[1m]))"
+    wait_until(lambda: len(prometheus_query(prometheus, traffic)) >= 3, 60)
+    rendered = render_pngs(prometheus, tmp_path / "png")
+    assert rendered["traffic"] >= 3 and rendered["bytes_per_account"] >= 2
+    assert rendered["account_daily_use"] >= 2
+    # A burst shorter than one scrape interval leaves the lag quantile NaN: drawn "no data".
+    assert "stats_lag" in rendered
+
+
+def render_pngs(prometheus: str, out: Path) -> dict[str, int]:
+    """Run ``python -m tools.metrics_png``; answer the series count it printed per panel."""
+    result = subprocess.run([sys.executable, "-m", "tools.metrics_png", "--prometheus",
+                             prometheus, "--out", str(out), "--since", "5m"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    counts = {}
+    for line in result.stdout.splitlines():
+        path, text = line.rsplit(": ", 1)
+        assert Path(path).read_bytes().startswith(b"\x89PNG")
+        counts[Path(path).stem] = int(text.split()[0])
+    return counts
