@@ -53,7 +53,7 @@ def _arguments(parent: ET.Element, name: str, pairs: list[tuple[str, str]], gui:
 def test_plan(name: str, variables: list[tuple[str, str]], *children: Node) -> Node:
     plan = _element("TestPlan", "TestPlanGui", name)
     _prop(plan, "boolProp", "TestPlan.functional_mode", False)
-    _prop(plan, "boolProp", "TestPlan.serialize_threadgroups", True)
+    _prop(plan, "boolProp", "TestPlan.serialize_threadgroups", False)
     _arguments(plan, "TestPlan.user_defined_variables", variables, "ArgumentsPanel")
     _prop(plan, "stringProp", "TestPlan.user_define_classpath", "")
     return Node(plan, list(children))

@@ -29,8 +29,9 @@ def setup_group() -> Node:
         admin("upload seed file", "POST", fn("upload-file", "/"), *status_is("202"),
               jmx.extract("seed", ID), upload="${__P(file_small)}"),
         poll("seed file replicated", fn("files", "/${seed}"), STATUS.format("uploaded")),
-        jmx.http("publish seed ${__setProperty(seed_file,${seed},)}", "GET",
-                 fn("files", "/${seed}"), *status_is("200", STATUS.format("uploaded"))),
+        jmx.http("publish seed file", "GET", fn("files", "/${seed}"),
+                 jmx.headers("publish", [("X-Seed", "${__setProperty(seed_file,${seed},)}")]),
+                 *status_is("200", STATUS.format("uploaded"))),
     )
     group.element.tag = "SetupThreadGroup"
     group.element.set("testclass", "SetupThreadGroup")

@@ -76,17 +76,24 @@ def spread(values: list[float]) -> dict[str, float]:
             "cv": round(stdev / mean, 4) if mean else 0.0}
 
 
-def overall(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over every run plus the spread of throughput between runs."""
+def overall(runs: list[dict[str, Any]], max_cv: float | None = None) -> dict[str, Any]:
+    """Totals over every run plus the spread of throughput between runs.
+
+    With ``max_cv``, runs whose throughput varies more than that (stdev / mean) fail.
+    """
     figures = [run["summary"]["overall"] for run in runs]
+    throughput = spread([f["throughput_per_s"] for f in figures])
+    steady = max_cv is None or throughput["cv"] <= max_cv
     return {
         "runs": len(runs),
         "samples": sum(f["samples"] for f in figures),
         "errors": sum(f["errors"] for f in figures),
         "assertion_failures": sum(f["assertion_failures"] for f in figures),
-        "throughput_per_s": spread([f["throughput_per_s"] for f in figures]),
+        "throughput_per_s": throughput,
+        "max_cv": max_cv,
+        "throughput_steady": steady,
         "p95_ms": spread([f["p95_ms"] for f in figures]),
-        "passed": all(run["passed"] for run in runs),
+        "passed": steady and all(run["passed"] for run in runs),
     }
 
 
@@ -103,6 +110,13 @@ def _sampler_table(samplers: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _cv_limit(total: dict[str, Any]) -> str:
+    if total.get("max_cv") is None:
+        return ""
+    verdict = "ok" if total["throughput_steady"] else "EXCEEDED"
+    return f" (limit {total['max_cv']:.0%}: {verdict})"
+
+
 def render_markdown(meta: dict[str, Any], runs: list[dict[str, Any]],
                     total: dict[str, Any]) -> str:
     """summary.md: settings, the spread over runs, then each run's table and failures."""
@@ -113,7 +127,7 @@ def render_markdown(meta: dict[str, Any], runs: list[dict[str, Any]],
              f"- samples {total['samples']}, errors {total['errors']}, "
              f"assertion failures {total['assertion_failures']}",
              f"- throughput req/s: min {tp['min']}, max {tp['max']}, mean {tp['mean']}, "
-             f"cv {tp['cv']:.1%}", ""]
+             f"cv {tp['cv']:.1%}{_cv_limit(total)}", ""]
     for run in runs:
         o = run["summary"]["overall"]
         lines += [f"## run {run['run']} ({'passed' if run['passed'] else 'FAILED'})", "",

@@ -42,6 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="load plan: slowest acceptable response (ms)")
     parser.add_argument("--max-upload-bytes", type=int, default=0,
                         help="the stack's MAX_UPLOAD_BYTES: also check that more answers 413")
+    parser.add_argument("--max-cv", type=float,
+                        help="fail when throughput varies more than this between runs (0.1 = 10%%)")
     parser.add_argument("--accounts", type=int, default=3, help="Drive accounts to register")
     parser.add_argument("--out", type=Path, help="results folder")
     parser.add_argument("-J", dest="extra", action="append", default=[], metavar="KEY=VALUE",
@@ -99,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         props["run_id"] = f"{out.name}-{number}"
         runs.append(run_once(jmeter, plan, out / f"run-{number}", props, number))
         print(_one_line(runs[-1]), flush=True)
-    total = report.overall(runs)
+    total = report.overall(runs, args.max_cv)
     meta = {"plan": plan.stem, "jmeter_version": jmeter.version,
             "gateway": props.get("gateway", ""), "properties": _shown(props)}
     report.write_json(out / "summary.json", {"meta": meta, "overall": total, "runs": runs})

@@ -50,3 +50,20 @@ def test_read_jtl_parses_quoted_failure_messages(tmp_path: Path) -> None:
     assert sample.label == "get url" and sample.elapsed_ms == 12 and not sample.success
     assert sample.failure_message == "Test failed: code, 404" and sample.assertion_failed
     assert read_jtl(tmp_path / "none.jtl") == []
+
+
+def _run(number: int, throughput: float, passed: bool = True) -> dict:
+    figures = {"samples": 10, "errors": 0, "assertion_failures": 0,
+               "throughput_per_s": throughput, "p95_ms": 5.0}
+    return {"run": number, "passed": passed, "summary": {"overall": figures}}
+
+
+def test_overall_fails_when_throughput_spread_exceeds_the_limit() -> None:
+    steady = [_run(1, 100.0), _run(2, 104.0), _run(3, 98.0)]
+    assert report.overall(steady, max_cv=0.05)["passed"]
+    jumpy = [_run(1, 100.0), _run(2, 150.0), _run(3, 60.0)]
+    total = report.overall(jumpy, max_cv=0.05)
+    assert not total["passed"] and not total["throughput_steady"]
+    assert total["throughput_per_s"]["min"] == 60.0 and total["throughput_per_s"]["max"] == 150.0
+    assert report.overall(jumpy)["passed"]  # no limit given: the spread is only reported
+    assert not report.overall([_run(1, 100.0, passed=False)])["passed"]
