@@ -154,3 +154,13 @@ def test_every_function_starts_well_inside_its_memory_limit():
             stop_pid(process.pid)
             process.wait(timeout=10)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_new_function_skeleton_serves_on_the_runtime():
+    """`faas-cli new --lang fileserver-python` starts from template/.../function/."""
+    from fileserver.runtime.serve import load_handler_app
+
+    client = load_handler_app(TEMPLATE / "function").test_client()
+    assert client.get("/?name=faasd").get_json() == {"message": "hello faasd"}
+    bad = client.get("/?name=%01")
+    assert bad.status_code == 400 and "error" in bad.get_json()
