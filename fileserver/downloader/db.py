@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import records
+from sqlalchemy import Connection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant shared by every Downloader process: they serialize migrations on it.
@@ -38,10 +39,16 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[records.Connection]:
         """A records connection inside one atomic transaction."""
+        with self.sqlalchemy_transaction() as raw:
+            yield records.Connection(raw)
+
+    @contextmanager
+    def sqlalchemy_transaction(self) -> Iterator[Connection]:
+        """The underlying SQLAlchemy connection in one transaction (for raw SQL scripts)."""
         raw = self.tx_records.get_engine().connect()
         try:
             with raw.begin():
-                yield records.Connection(raw)
+                yield raw
         finally:
             raw.close()
 
@@ -68,7 +75,8 @@ def migrate(db: Database) -> list[str]:
     second one then sees the versions the first recorded and applies nothing.
     """
     applied: list[str] = []
-    with db.transaction() as conn:
+    with db.sqlalchemy_transaction() as raw:
+        conn = records.Connection(raw)
         conn.query("SELECT pg_advisory_xact_lock(:key)", key=MIGRATION_LOCK_KEY)
         conn.query("CREATE TABLE IF NOT EXISTS schema_migrations ("
                    "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
@@ -76,7 +84,7 @@ def migrate(db: Database) -> list[str]:
         for version, sql in migration_files():
             if version in done:
                 continue
-            conn._conn.exec_driver_sql(sql)
+            raw.exec_driver_sql(sql)  # a whole script, no bind-parameter parsing
             conn.query("INSERT INTO schema_migrations (version) VALUES (:v)", v=version)
             applied.append(version)
     return applied
