@@ -73,8 +73,6 @@ def test_replicator_and_functions_share_queue_and_database_names():
     uploader_env = function_env(stack_functions()["upload-file"])
     for key in ("NATS_URL", "MONGO_DB", "GATEWAY_URL"):
         assert env[key] == uploader_env[key], key
-    assert env["METRICS_PORT"] == "8000"  # deploy/prometheus/faasd-additions.yml scrapes :8000
-    assert "replicator:8000" in (REPO_ROOT / "deploy/prometheus/faasd-additions.yml").read_text()
 
 
 def test_replicator_image_runs_the_worker_module():
@@ -146,3 +144,14 @@ def test_services_use_only_what_faasd_understands():
             assert volume["type"] == "bind", name
             if volume["source"].startswith(FAASD_SECRETS):
                 assert volume.get("read_only") is True, (name, volume["source"])
+
+
+def test_prometheus_scrapes_every_deployed_function_and_the_replicator():
+    scrape = load_yaml(REPO_ROOT / "deploy" / "prometheus" / "faasd-additions.yml")
+    jobs = {job["job_name"]: job for job in scrape["scrape_configs"]}
+    scraped = {target["labels"]["__function"]
+               for target in jobs["fileserver-functions"]["static_configs"]}
+    assert scraped == set(stack_functions())
+    targets = {t for c in jobs["fileserver-replicator"]["static_configs"] for t in c["targets"]}
+    port = compose_env(compose_services()["replicator"])["METRICS_PORT"]
+    assert targets == {f"replicator:{port}"}
