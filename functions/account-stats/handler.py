@@ -3,9 +3,10 @@
 from flask import jsonify
 
 from fileserver.downloader.bootstrap import report_service
+from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.runtime import function_app, paging, query_str
 
-app = function_app("account-stats")
+app = database_outage_as_503(function_app("account-stats"))
 
 
 @app.get("/")

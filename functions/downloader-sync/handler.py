@@ -3,9 +3,10 @@
 from flask import jsonify, request
 
 from fileserver.downloader.bootstrap import sync_service
+from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.runtime import function_app, json_body, query_str, require_admin
 
-app = function_app("downloader-sync")
+app = database_outage_as_503(function_app("downloader-sync"))
 
 
 @app.put("/accounts/<account_id>")

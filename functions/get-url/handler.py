@@ -3,9 +3,10 @@
 from flask import jsonify
 
 from fileserver.downloader.bootstrap import download_service
+from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.runtime import function_app, query_str
 
-app = function_app("get-url")
+app = database_outage_as_503(function_app("get-url"))
 
 
 @app.get("/")

@@ -3,9 +3,10 @@
 from flask import jsonify
 
 from fileserver.downloader.bootstrap import report_service
+from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.runtime import function_app
 
-app = function_app("stats-summary")
+app = database_outage_as_503(function_app("stats-summary"))
 
 
 @app.get("/")

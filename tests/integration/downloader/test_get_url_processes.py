@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from devstack.process import wait_until
+from devstack.process import free_port, wait_until
 from fileserver.downloader.db import Database
 from fileserver.downloader.repository import OutboxRepository
 
@@ -158,3 +158,13 @@ def test_http_errors(database_url: str, async_gateway, admin,
     gone = requests.delete(f"{sync}/files/f1", params={"version": 2}, headers=admin)
     assert gone.json()["applied"] is True
     assert requests.get(f"{get_url}/", params={"id": "f1"}).status_code == 404
+
+
+def test_database_outage_is_a_clear_503(async_gateway, start_function: Callable[..., str]) -> None:
+    closed = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/nothing"
+    get_url = start_function("get-url", {"POSTGRES_URL": closed, "GATEWAY_URL": async_gateway.url})
+    response = requests.get(f"{get_url}/", params={"id": "f1"}, timeout=30)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json()["error"]["code"] == "database_unavailable"
+    assert "password" not in response.text and "127.0.0.1" not in response.text
