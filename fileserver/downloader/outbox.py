@@ -98,7 +98,12 @@ class OutboxRelay:
             except Exception:  # noqa: BLE001 - the relay must survive a database restart
                 log.exception("outbox relay pass failed")
                 healthy = False
-            backoff = self.idle_seconds if healthy else min(backoff * 2, self.max_backoff)
-            self.wake.wait(backoff)
+            if healthy:
+                backoff = self.idle_seconds
+                self.wake.wait(self.idle_seconds)  # a download wakes it early
+                time.sleep(0.05)  # let events gather into one batch under load
+            else:
+                # Gateway or database down: back off, ignoring wake-ups from new downloads.
+                backoff = min(backoff * 2, self.max_backoff)
+                self.stopping.wait(backoff)
             self.wake.clear()
-            time.sleep(0.05)  # let events gather into one batch under load

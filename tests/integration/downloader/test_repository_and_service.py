@@ -184,3 +184,20 @@ def test_ingest_accepts_events_of_deleted_files_and_rejects_bad_input(db: Databa
                 {"events": [], "summary": {"computed_at": "yesterday"}}):
         with pytest.raises(BadRequest):
             reports.ingest(bad)
+
+
+def test_relay_backs_off_while_the_gateway_is_down(db: Database, async_gateway) -> None:
+    seed(db, 1, {"f1": 10})
+    async_gateway.fail_next = 1000
+    relay = OutboxRelay(db, async_gateway.url, idle_seconds=0.05, max_backoff=5)
+    relay.start()
+    try:
+        service = DownloadService(db, on_event=relay.wake.set)
+        for _ in range(40):  # every download wakes the relay; it must not retry each time
+            service.get_url("f1")
+            threading.Event().wait(0.02)
+        tried = 1000 - async_gateway.fail_next
+        assert 1 <= tried <= 6  # 0.05 + 0.1 + 0.2 + 0.4 ... s within ~1 s
+        assert OutboxRepository(db).unsent() == 40
+    finally:
+        relay.stop()
