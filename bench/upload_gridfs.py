@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
 import io
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from cryptography.fernet import Fernet
@@ -83,14 +86,22 @@ def start_upload_file(env: dict[str, str], log: Path) -> tuple[int, str]:
 
 
 def timed_upload(url: str, token: str, size: int) -> tuple[float, dict]:
+    """POST the generated body with Content-Length, written in 1 MiB blocks (like curl's
+    large writes; requests would send a file-like body 8 KiB at a time)."""
     body = GeneratedBody(size)
+    target = urlsplit(url)
+    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=3600, blocksize=MB)
     started = time.perf_counter()
-    response = requests.post(url + "/?name=bench.bin", data=body, timeout=3600,
-                             headers={"Authorization": f"Bearer {token}",
-                                      "Content-Type": "application/octet-stream"})
+    conn.request("POST", target.path.rstrip("/") + "/?name=bench.bin", body=body,
+                 headers={"Authorization": f"Bearer {token}", "Content-Length": str(size),
+                          "Content-Type": "application/octet-stream"})
+    response = conn.getresponse()
+    payload = response.read()
     elapsed = time.perf_counter() - started
-    response.raise_for_status()
-    result = response.json()
+    conn.close()
+    if response.status != 202:
+        raise SystemExit(f"upload-file answered {response.status}: {payload[:500]!r}")
+    result = json.loads(payload)
     if result["sha256"] != body.sha256.hexdigest() or result["size"] != size:
         raise SystemExit("upload-file stored different bytes than were sent")
     return elapsed, result

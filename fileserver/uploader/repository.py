@@ -29,6 +29,7 @@ from fileserver.uploader.model import Account, StoredFile, utcnow
 BLOB_BUCKET = "blobs"
 BLOB_CHUNK_BYTES = 1 << 20  # 1 MiB GridFS chunks
 READ_CHUNKS_PER_QUERY = 8   # 8 MiB per cursor: far below nx-27017's 48 MB message limit
+WRITE_CHUNKS_PER_BATCH = 4  # 4 MiB per insert_many
 
 
 class AccountRepository:
@@ -232,6 +233,7 @@ class BlobWriter:
         self.size = 0
         self._n = 0
         self._pending = bytearray()
+        self._batch: list[dict[str, Any]] = []
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
 
@@ -244,12 +246,20 @@ class BlobWriter:
         self._sha256.update(data)
         self._pending += data
         while len(self._pending) >= BLOB_CHUNK_BYTES:
-            self._flush(bytes(self._pending[:BLOB_CHUNK_BYTES]))
+            self._add_chunk(bytes(self._pending[:BLOB_CHUNK_BYTES]))
             del self._pending[:BLOB_CHUNK_BYTES]
 
-    def _flush(self, chunk: bytes) -> None:
-        self._store.chunks.insert_one({"files_id": self.oid, "n": self._n, "data": Binary(chunk)})
+    def _add_chunk(self, chunk: bytes) -> None:
+        self._batch.append({"files_id": self.oid, "n": self._n, "data": Binary(chunk)})
         self._n += 1
+        if len(self._batch) >= WRITE_CHUNKS_PER_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        """One insert per batch of chunks: a write per chunk is several times slower."""
+        if self._batch:
+            self._store.chunks.insert_many(self._batch, ordered=True)
+            self._batch = []
 
     @property
     def blob_id(self) -> str:
@@ -271,8 +281,9 @@ class BlobWriter:
             self._store.chunks.delete_many({"files_id": self.oid})
             return
         if self._pending:
-            self._flush(bytes(self._pending))
+            self._add_chunk(bytes(self._pending))
             self._pending.clear()
+        self._flush()
         self._store.files.insert_one({
             "_id": self.oid, "length": self.size, "chunkSize": BLOB_CHUNK_BYTES,
             "uploadDate": datetime.now(UTC), "filename": self.filename})
