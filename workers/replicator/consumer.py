@@ -105,7 +105,11 @@ class JobConsumer:
                 continue
             try:
                 messages = await sub.fetch(free, timeout=self.settings.fetch_timeout)
-            except NatsTimeout:
+            except (NatsTimeout, TimeoutError):
+                continue  # nothing yet (nats-py raises either class, depending on the path)
+            except Exception as exc:
+                log.warning("fetch failed (%s: %s); retrying", type(exc).__name__, exc)
+                await asyncio.sleep(1)
                 continue
             for msg in messages:
                 task = asyncio.create_task(self._process(msg))
