@@ -145,8 +145,11 @@ def http(
     name: str, method: str, path: str, *children: Node, body: str | None = None,
     upload: str | None = None, target: Target | None = None,
 ) -> Node:
-    """An HTTP Request: raw ``body`` (JSON) or a multipart ``upload`` of a file path."""
+    """An HTTP Request: raw JSON ``body`` (sent with its Content-Type) or a multipart
+    ``upload`` of a file path."""
     target = target or Target()
+    if body:
+        children = (headers("json body", [("Content-Type", "application/json")]), *children)
     sampler = _element("HTTPSamplerProxy", "HttpTestSampleGui", name)
     args = ET.SubElement(
         sampler, "elementProp", name="HTTPsampler.Arguments", elementType="Arguments",

@@ -6,7 +6,6 @@ from jmeter import jmx
 from jmeter.jmx import Node
 
 ADMIN = jmx.headers("admin token", [("Authorization", "Bearer ${__P(token,)}")])
-JSON = jmx.headers("json body", [("Content-Type", "application/json")])
 BAD_TOKEN = jmx.headers("wrong token", [("Authorization", "Bearer wrong-${__UUID()}")])
 EMULATOR = jmx.Target("${__P(emulator_protocol,http)}", "${__P(emulator_host,127.0.0.1)}",
                       "${__P(emulator_port,19070)}")
@@ -29,15 +28,13 @@ def defaults() -> Node:
 
 
 def admin(name: str, method: str, path: str, *children: Node, **kwargs: object) -> Node:
-    """An admin call: the sampler carries the admin token (and JSON type for a body)."""
-    extra = [JSON] if kwargs.get("body") is not None else []
-    return jmx.http(name, method, path, ADMIN, *extra, *children, **kwargs)  # type: ignore[arg-type]
+    """An admin call: the sampler carries the admin token."""
+    return jmx.http(name, method, path, ADMIN, *children, **kwargs)  # type: ignore[arg-type]
 
 
 def unauthorized(name: str, method: str, path: str, body: str | None = None) -> Node:
     """The call with a wrong token answers 401."""
-    extra = [JSON] if body is not None else []
-    return jmx.http(name, method, path, BAD_TOKEN, *extra, jmx.expect_status("401"), body=body)
+    return jmx.http(name, method, path, BAD_TOKEN, jmx.expect_status("401"), body=body)
 
 
 def status_is(code: str, *patterns: str) -> list[Node]:

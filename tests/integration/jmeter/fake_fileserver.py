@@ -182,6 +182,9 @@ def reports(name: str, rest: str, body: Any, query: dict[str, str]) -> tuple[int
 def dispatch(method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any]:
     parts = urlsplit(path)
     query = {k: v[0] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+    is_json = "application/json" in headers.get("Content-Type", "")
+    if raw and not is_json and "multipart" not in headers.get("Content-Type", ""):
+        raise ApiError(415, "send JSON with Content-Type: application/json")
     if parts.path == "/_emulator/accounts":
         email = f"sa-{uuid.uuid4().hex[:8]}@emulator.iam.gserviceaccount.com"
         pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
@@ -195,7 +198,7 @@ def dispatch(method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any
         return 200, {"status": "ok"}
     if rest == "/_/metrics":
         return 200, "fileserver_requests_total 1\n"
-    body = json.loads(raw) if raw and "json" in headers.get("Content-Type", "") else {}
+    body = json.loads(raw) if raw and is_json else {}
     admin_only = ("drive-accounts", "downloader-sync", "upload-file")
     if name in admin_only or (name == "files" and method != "GET"):
         need_admin(headers)
