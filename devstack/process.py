@@ -73,6 +73,7 @@ class ManagedProcess:
 
     name = "process"
     stop_signal = signal.SIGTERM
+    cwd: str | None = None
 
     def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
@@ -97,20 +98,25 @@ class ManagedProcess:
         return self.proc.pid if self.proc else None
 
     def start(self, timeout: float = 30.0) -> None:
+        self.launch()
+        self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it to be ready."""
         self.prepare()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **(self.env or {})}
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, start_new_session=True, **self.popen_kwargs(),
+                env=env, start_new_session=True, cwd=self.cwd, **self.popen_kwargs(),
             )
-        self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
-        wait_until(self.ready, timeout, self._failure)
+        wait_until(self.ready, timeout, self.failure)
 
-    def _failure(self) -> str | None:
+    def failure(self) -> str | None:
+        """Why the process cannot become ready (it exited), or None."""
         if self.proc is not None and self.proc.poll() is not None:
             return (f"{self.name} exited with code {self.proc.returncode}\n"
                     f"--- {self.log_path} ---\n{log_tail(self.log_path)}")

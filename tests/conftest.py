@@ -2,26 +2,49 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from devstack.config import StackConfig
 from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
 from devstack.process import free_port
+from devstack.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def server_tmp_dir(prefix: str) -> Path:
+    """A temp dir for server data, outside pytest's tmp tree.
+
+    PostgreSQL runs as the ``embedded_postgres`` user when we are root, and every pytest
+    session resets ``/tmp/pytest-of-root`` to mode 0700, which would lock a running server out
+    of its own files whenever another pytest session starts beside it.
+    """
+    return Path(tempfile.mkdtemp(prefix=f"fileserver-{prefix}-"))
+
+
+@pytest.fixture
+def stack_dir() -> Iterator[Path]:
+    """A fresh directory for a whole LocalStack; removed afterwards."""
+    path = server_tmp_dir("stack")
+    yield path / "stack"
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    base = tmp_path_factory.mktemp("postgres")
+    base = server_tmp_dir("postgres")
     server = PostgresServer(base / "data", free_port(), base / "postgres.log")
     server.start(timeout=60)
     yield server
     server.stop()
+    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +63,18 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoWire
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The whole local stack (every function, workers, gateway) on free ports in a temp dir."""
+    base = server_tmp_dir("live")
+    stack = LocalStack(StackConfig.free(base / "stack"))
+    try:
+        stack.up()
+    except Exception:
+        stack.down()
+        raise
+    yield stack
+    stack.down()
+    shutil.rmtree(base, ignore_errors=True)

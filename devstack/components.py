@@ -1,0 +1,170 @@
+"""The processes of the local stack, built from a StackConfig, in start order."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+import requests
+import yaml
+
+from devstack.config import REPO_ROOT, StackConfig
+from devstack.mongo import MongoWireServer
+from devstack.nats import NatsServer
+from devstack.postgres import PostgresServer
+from devstack.process import ManagedProcess, pid_alive
+
+
+class AppProcess(ManagedProcess):
+    """A Python process of ours (function, gateway, worker) with an HTTP readiness URL."""
+
+    cwd = str(REPO_ROOT)
+
+    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str],
+                 health_url: str | None, port: int | None = None) -> None:
+        super().__init__(log_path, env)
+        self.name = name
+        self.argv = argv
+        self.health_url = health_url
+        self.port = port
+
+    def command(self) -> list[str]:
+        return self.argv
+
+    def ready(self) -> bool:
+        if self.health_url is None:  # no HTTP side: alive is ready
+            return self.proc is not None and pid_alive(self.proc.pid)
+        return requests.get(self.health_url, timeout=1).status_code == 200
+
+
+class PrometheusServer(ManagedProcess):
+    name = "prometheus"
+
+    def __init__(self, config: StackConfig, targets: dict[str, tuple[str, list[dict]]],
+                 log_path: Path) -> None:
+        super().__init__(log_path)
+        self.config = config
+        self.targets = targets
+        self.port = config.prometheus
+
+    def prepare(self) -> None:
+        base = self.config.dir / "prometheus"
+        base.mkdir(parents=True, exist_ok=True)
+        jobs = [{"job_name": job, "metrics_path": path, "static_configs": statics}
+                for job, (path, statics) in self.targets.items()]
+        document = {"global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
+                    "scrape_configs": jobs}
+        (base / "prometheus.yml").write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def command(self) -> list[str]:
+        base = self.config.dir / "prometheus"
+        return [shutil.which("prometheus") or "prometheus",
+                f"--config.file={base / 'prometheus.yml'}",
+                f"--storage.tsdb.path={base / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=7d"]
+
+    def ready(self) -> bool:
+        return requests.get(f"http://127.0.0.1:{self.port}/-/ready", timeout=1).status_code == 200
+
+
+def ensure_secrets(config: StackConfig) -> Path:
+    """Create the admin token and the key-encryption key once; keep them across restarts."""
+    from cryptography.fernet import Fernet
+
+    folder = config.dir / "secrets"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for name, make in (("admin-token", lambda: secrets.token_urlsafe(32)),
+                       ("key-encryption-key", lambda: Fernet.generate_key().decode())):
+        path = folder / name
+        if not path.exists():
+            path.write_text(make())
+            path.chmod(0o600)
+    return folder
+
+
+def service_env(config: StackConfig) -> dict[str, str]:
+    """The environment every function and worker of the stack gets."""
+    mongo = config.mongo_url or f"mongodb://127.0.0.1:{config.mongo}"
+    return {
+        "GATEWAY_URL": f"http://127.0.0.1:{config.gateway}",
+        "NATS_URL": f"nats://127.0.0.1:{config.nats}",
+        "MONGO_URL": mongo,
+        "MONGO_DB": "fileserver",
+        "POSTGRES_URL": f"postgresql+psycopg2://postgres@127.0.0.1:{config.postgres}/fileserver",
+        "DRIVE_API_ROOT": f"http://127.0.0.1:{config.drive}/",
+        "SECRETS_DIR": str(config.dir / "secrets"),
+        "PYTHONUNBUFFERED": "1",
+        **config.extra_env,
+    }
+
+
+def has_drive_emulator() -> bool:
+    return (REPO_ROOT / "emulators" / "drive" / "__main__.py").exists()
+
+
+def has_replicator() -> bool:
+    return (REPO_ROOT / "workers" / "replicator" / "__main__.py").exists()
+
+
+def build(config: StackConfig) -> list[ManagedProcess]:
+    """Every component, in the order they start (and the reverse of how they stop)."""
+    logs = config.dir / "logs"
+    env = service_env(config)
+    py = sys.executable
+    parts: list[ManagedProcess] = [
+        PostgresServer(config.dir / "postgres", config.postgres, logs / "postgres.log"),
+        NatsServer(config.dir / "nats", config.nats, config.nats_monitor, logs / "nats.log"),
+    ]
+    if not config.mongo_url:
+        parts.append(MongoWireServer(config.dir / "mongo", config.mongo, logs / "mongo.log"))
+    if has_drive_emulator():
+        parts.append(AppProcess(
+            "drive-emulator", [py, "-m", "emulators.drive", "--host", "127.0.0.1", "--port",
+                               str(config.drive), "--data-dir", str(config.dir / "drive")],
+            logs / "drive-emulator.log", env, f"http://127.0.0.1:{config.drive}/_emulator/health",
+            config.drive))
+    for name in config.function_names():
+        port = config.function_port(name)
+        parts.append(AppProcess(
+            name, [py, "-m", "fileserver.runtime.serve", f"functions/{name}", "--port", str(port)],
+            logs / f"{name}.log", {**env, "FUNCTION_NAME": name},
+            f"http://127.0.0.1:{port}/_/health", port))
+    gateway_url = env["GATEWAY_URL"]
+    parts.append(AppProcess(
+        "gateway", [py, "-m", "devstack.gateway", "--port", str(config.gateway), "--functions",
+                    str(config.dir / "functions.json"), "--nats-url", env["NATS_URL"]],
+        logs / "gateway.log", env, f"{gateway_url}/healthz", config.gateway))
+    parts.append(AppProcess(
+        "queue-worker", [py, "-m", "devstack.queue_worker", "--nats-url", env["NATS_URL"],
+                         "--gateway", gateway_url, "--max-retries", str(config.queue_max_retries),
+                         "--max-inflight", str(config.queue_max_inflight)],
+        logs / "queue-worker.log", env, None))
+    if config.workers and has_replicator():
+        port = config.replicator_metrics
+        parts.append(AppProcess(
+            "replicator", [py, "-m", "workers.replicator"], logs / "replicator.log",
+            {**env, "METRICS_PORT": str(port)}, f"http://127.0.0.1:{port}/healthz", port))
+    if config.prometheus_enabled and shutil.which("prometheus"):
+        parts.append(PrometheusServer(config, scrape_targets(config), logs / "prometheus.log"))
+    return parts
+
+
+def scrape_targets(config: StackConfig) -> dict[str, tuple[str, list[dict]]]:
+    """Prometheus jobs: metrics path and static configs, each target labelled by name."""
+    functions = [{"targets": [f"127.0.0.1:{config.function_port(n)}"], "labels": {"function": n}}
+                 for n in config.function_names()]
+    targets = {"functions": ("/_/metrics", functions),
+               "gateway": ("/metrics", [{"targets": [f"127.0.0.1:{config.gateway}"]}])}
+    if config.workers and has_replicator():
+        replicator = f"127.0.0.1:{config.replicator_metrics}"
+        targets["replicator"] = ("/metrics", [{"targets": [replicator],
+                                               "labels": {"worker": "replicator"}}])
+    return targets
+
+
+def function_urls(config: StackConfig) -> dict[str, str]:
+    return {n: f"http://127.0.0.1:{config.function_port(n)}" for n in config.function_names()}

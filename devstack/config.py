@@ -1,0 +1,121 @@
+"""The local stack's configuration: data directory, ports and what to run.
+
+Defaults avoid ports that are often taken (5432, 4222, 27017); every port can be set with an
+environment variable (``STACK_<NAME>_PORT``), and tests take free ports with ``free()``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from devstack.process import free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PORT_FIELDS = ("gateway", "postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
+               "functions_base", "replicator_metrics")
+
+
+@dataclass
+class StackConfig:
+    dir: Path
+    gateway: int = 8080
+    postgres: int = 15432
+    nats: int = 14222
+    nats_monitor: int = 18222
+    mongo: int = 27117
+    drive: int = 19070
+    prometheus: int = 19090
+    functions_base: int = 18100
+    replicator_metrics: int = 18190
+    functions: list[str] | None = None  # None: every folder in functions/
+    workers: bool = True
+    prometheus_enabled: bool = True
+    mongo_url: str | None = None  # a real MongoDB: do not start the wire server
+    queue_max_retries: int = 0
+    queue_max_inflight: int = 1
+    extra_env: dict[str, str] = field(default_factory=dict)
+    # Tests: the stack stops itself when this process is gone (no orphans after a crash).
+    owner_pid: int | None = None
+    # Ports were picked by free(): on a port clash, up() may pick again.
+    auto_ports: bool = False
+
+    @classmethod
+    def from_env(cls, directory: Path | None = None) -> StackConfig:
+        base = directory or Path(os.environ.get("STACK_DIR", REPO_ROOT / ".stack"))
+        config = cls(dir=base.resolve())
+        for name in PORT_FIELDS:
+            raw = os.environ.get(f"STACK_{name.upper()}_PORT")
+            if raw:
+                setattr(config, name, int(raw))
+        config.mongo_url = os.environ.get("MONGO_URL") or None
+        config.queue_max_retries = int(os.environ.get("QUEUE_MAX_RETRIES", "0"))
+        config.queue_max_inflight = int(os.environ.get("QUEUE_MAX_INFLIGHT", "1"))
+        return config
+
+    @classmethod
+    def free(cls, directory: Path, **overrides: object) -> StackConfig:
+        """Every port free right now: for tests that run beside a developer's stack."""
+        config = cls(dir=directory.resolve(), owner_pid=os.getpid(), auto_ports=True,
+                     **overrides)  # type: ignore[arg-type]
+        config.pick_free_ports()
+        return config
+
+    def pick_free_ports(self) -> None:
+        for name in PORT_FIELDS:
+            setattr(self, name, free_port())
+        # Functions take consecutive ports from functions_base: pick a quiet range.
+        self.functions_base = _free_range(24)
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "config.json"
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        data = asdict(self)
+        data["dir"] = str(self.dir)
+        self.config_path.write_text(json.dumps(data, indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> StackConfig:
+        data = json.loads((directory / "config.json").read_text())
+        data["dir"] = Path(data["dir"])
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def function_names(self) -> list[str]:
+        present = sorted(p.parent.name for p in (REPO_ROOT / "functions").glob("*/handler.py"))
+        if self.functions is None:
+            return present
+        missing = set(self.functions) - set(present)
+        if missing:
+            raise ValueError(f"unknown functions: {sorted(missing)}")
+        return [name for name in present if name in self.functions]
+
+    def function_port(self, name: str) -> int:
+        return self.functions_base + self.function_names().index(name)
+
+
+def _free_range(count: int) -> int:
+    import socket
+
+    for _ in range(200):
+        base = free_port()
+        if base + count >= 65535:
+            continue
+        socks = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sock.bind(("127.0.0.1", port))
+                socks.append(sock)
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in socks:
+                sock.close()
+    raise RuntimeError("no free port range found")

@@ -1,0 +1,248 @@
+"""An OpenFaaS-compatible gateway for the local stack.
+
+Routes, as OpenFaaS CE has them:
+- ``/function/NAME[/path]``: proxies any method to the function process, streaming the body
+  both ways and keeping status, headers and query string.
+- ``/async-function/NAME[/path]``: answers 202 with ``X-Call-Id`` and queues the call on
+  JetStream; ``devstack.queue_worker`` invokes it later and POSTs the result to
+  ``X-Callback-Url``.
+- ``/healthz``, ``GET /system/functions``, ``/metrics`` (gateway_* metrics like OpenFaaS).
+
+Run: ``python -m devstack.gateway --port 8080 --functions FILE --nats-url URL`` where FILE is
+a JSON object ``{"name": "http://127.0.0.1:PORT"}`` (re-read when it changes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from devstack.natsbridge import NatsBridge
+
+log = logging.getLogger("devstack.gateway")
+
+ASYNC_STREAM = "FAAS_ASYNC"
+ASYNC_SUBJECT = "faas-request"
+MAX_ASYNC_BODY = 1024 * 1024  # OpenFaaS' default async payload limit is about 1 MB
+CHUNK = 64 * 1024
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
+
+INVOCATIONS = Counter("gateway_function_invocation_total", "Function invocations",
+                      ["function_name", "code"])
+DURATION = Histogram("gateway_functions_seconds", "Function call duration",
+                     ["function_name", "code"])
+STARTED = Counter("gateway_function_invocation_started", "Invocations started", ["function_name"])
+
+
+class FunctionRegistry:
+    """Names to upstream URLs, from a JSON file that the supervisor rewrites."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._mtime = -1.0
+        self._urls: dict[str, str] = {}
+
+    def urls(self) -> dict[str, str]:
+        try:
+            mtime = self.path.stat().st_mtime
+        except FileNotFoundError:
+            return self._urls
+        if mtime != self._mtime:
+            self._urls = json.loads(self.path.read_text())
+            self._mtime = mtime
+        return self._urls
+
+    def get(self, name: str) -> str | None:
+        return self.urls().get(name)
+
+
+def _json(start_response: Any, status: str, body: dict, headers: list | None = None) -> list:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"),
+                            ("Content-Length", str(len(data)))] + (headers or []))
+    return [data]
+
+
+def _error(start_response: Any, status: str, message: str) -> list:
+    code = int(status.split()[0])
+    return _json(start_response, status, {"error": {"code": code, "message": message}})
+
+
+def _request_headers(environ: dict) -> dict[str, str]:
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").title()
+            if name.lower() not in HOP_BY_HOP:
+                headers[name] = value
+    if environ.get("CONTENT_TYPE"):
+        headers["Content-Type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+class BodyReader:
+    """``wsgi.input`` as a file of known length, so requests streams it with Content-Length.
+
+    (Given a generator, requests would add ``Transfer-Encoding: chunked`` and the upstream
+    would wait for chunk framing that never comes.) Waitress has spooled big bodies to a
+    temp file, so reading in blocks keeps memory flat.
+    """
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self.stream = stream
+        self.remaining = length
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, size: int = CHUNK) -> bytes:
+        if self.remaining <= 0:
+            return b""
+        size = self.remaining if size is None or size < 0 else min(size, self.remaining)
+        block = self.stream.read(size)
+        self.remaining -= len(block)
+        return block
+
+    def __iter__(self) -> Iterator[bytes]:
+        while block := self.read(CHUNK):
+            yield block
+
+
+def _body(environ: dict) -> BodyReader | bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return BodyReader(environ["wsgi.input"], length) if length else b""
+
+
+class Gateway:
+    """The WSGI application."""
+
+    def __init__(self, registry: FunctionRegistry, bridge: NatsBridge | None) -> None:
+        self.registry = registry
+        self.bridge = bridge
+        self.http = requests.Session()
+        self.http.headers.clear()  # forward the client's headers, add none of our own
+        adapter = requests.adapters.HTTPAdapter(pool_connections=32, pool_maxsize=128)
+        self.http.mount("http://", adapter)
+
+    def __call__(self, environ: dict, start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        method = environ["REQUEST_METHOD"]
+        if path in ("/healthz", "/healthz/"):
+            return _json(start_response, "200 OK", {"status": "ok"})
+        if path == "/metrics":
+            data = generate_latest()
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [data]
+        if path.rstrip("/") == "/system/functions" and method == "GET":
+            return _json(start_response, "200 OK", self.system_functions())
+        for prefix, handler in (("/function/", self.proxy), ("/async-function/", self.enqueue)):
+            if path.startswith(prefix):
+                name, _, rest = path[len(prefix):].partition("/")
+                return handler(name, "/" + rest, environ, start_response)
+        return _error(start_response, "404 Not Found", f"no route for {path}")
+
+    def system_functions(self) -> list[dict]:
+        counts: dict[str, float] = {}
+        for metric in INVOCATIONS.collect():
+            for sample in metric.samples:
+                if sample.name.endswith("_total"):
+                    fn = sample.labels["function_name"]
+                    counts[fn] = counts.get(fn, 0) + sample.value
+        return [{"name": name, "image": f"local/{name}", "replicas": 1,
+                 "availableReplicas": 1, "invocationCount": counts.get(name, 0),
+                 "namespace": "openfaas-fn", "url": url}
+                for name, url in sorted(self.registry.urls().items())]
+
+    def proxy(self, name: str, rest: str, environ: dict, start_response: Any) -> Iterable[bytes]:
+        upstream = self.registry.get(name)
+        if upstream is None:
+            return _error(start_response, "404 Not Found", f"function {name!r} not found")
+        query = environ.get("QUERY_STRING", "")
+        url = upstream + rest + (f"?{query}" if query else "")
+        headers = _request_headers(environ)
+        headers.setdefault("X-Call-Id", uuid.uuid4().hex)
+        headers["X-Start-Time"] = str(time.time_ns())
+        STARTED.labels(name).inc()
+        started = time.perf_counter()
+        try:
+            resp = self.http.request(environ["REQUEST_METHOD"], url, data=_body(environ),
+                                     headers=headers, stream=True, allow_redirects=False,
+                                     timeout=(5, 3600))
+        except requests.RequestException as exc:
+            log.warning("function %s unreachable: %s", name, exc)
+            INVOCATIONS.labels(name, "502").inc()
+            return _error(start_response, "502 Bad Gateway", f"function {name!r} unreachable")
+        # The body is relayed raw (never decoded), so the upstream Content-Length holds.
+        out = [(k, v) for k, v in resp.raw.headers.items()
+               if k.lower() not in HOP_BY_HOP or k.lower() == "content-length"]
+        out.append(("X-Duration-Seconds", f"{time.perf_counter() - started:.6f}"))
+        start_response(f"{resp.status_code} {resp.reason}", out)
+        return self._relay(resp, name, started)
+
+    @staticmethod
+    def _relay(resp: requests.Response, name: str, started: float) -> Iterator[bytes]:
+        try:
+            yield from resp.raw.stream(CHUNK, decode_content=False)
+        finally:
+            resp.close()
+            code = str(resp.status_code)
+            INVOCATIONS.labels(name, code).inc()
+            DURATION.labels(name, code).observe(time.perf_counter() - started)
+
+    def enqueue(self, name: str, rest: str, environ: dict, start_response: Any) -> list:
+        if self.registry.get(name) is None:
+            return _error(start_response, "404 Not Found", f"function {name!r} not found")
+        if self.bridge is None:
+            return _error(start_response, "503 Service Unavailable", "async queue not configured")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > MAX_ASYNC_BODY:
+            return _error(start_response, "413 Request Entity Too Large",
+                          f"async payloads are limited to {MAX_ASYNC_BODY} bytes")
+        body = environ["wsgi.input"].read(length) if length else b""
+        call_id = environ.get("HTTP_X_CALL_ID") or uuid.uuid4().hex
+        headers = _request_headers(environ)
+        headers.update({"X-Call-Id": call_id, "X-Fn-Name": name, "X-Fn-Path": rest,
+                        "X-Fn-Method": environ["REQUEST_METHOD"],
+                        "X-Fn-Query": environ.get("QUERY_STRING", "")})
+        try:
+            self.bridge.publish(f"{ASYNC_SUBJECT}.{name}", body, headers, msg_id=call_id)
+        except Exception as exc:  # noqa: BLE001 - any queue failure is a 503 to the caller
+            log.warning("async enqueue failed for %s: %s", name, exc)
+            return _error(start_response, "503 Service Unavailable", "queue unavailable")
+        start_response("202 Accepted", [("X-Call-Id", call_id), ("Content-Length", "0")])
+        return [b""]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="OpenFaaS-compatible gateway (local stack)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--functions", type=Path, required=True)
+    parser.add_argument("--nats-url", default=None)
+    parser.add_argument("--threads", type=int, default=32)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    bridge = None
+    if args.nats_url:
+        bridge = NatsBridge(args.nats_url)
+        bridge.ensure_stream(ASYNC_STREAM, [f"{ASYNC_SUBJECT}.>"])
+    from waitress import serve
+
+    serve(Gateway(FunctionRegistry(args.functions), bridge), host=args.host, port=args.port,
+          threads=args.threads, channel_timeout=3600, max_request_body_size=1 << 40,
+          ident=None, connection_limit=1000)
+
+
+if __name__ == "__main__":
+    main()
