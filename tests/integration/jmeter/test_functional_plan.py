@@ -14,8 +14,6 @@ import pytest
 from jmeter.locate import Jmeter
 
 REPO = Path(__file__).resolve().parents[3]
-# Slow until the functional plan passes on the live stack (see docs/jmeter.md, known gaps).
-pytestmark = pytest.mark.slow
 
 
 def _stack_dir(stack: object) -> Path:
