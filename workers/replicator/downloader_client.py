@@ -8,6 +8,7 @@ so the latest decision wins, and reconciliation repairs the rare race it leaves.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -19,8 +20,16 @@ from workers.replicator.model import Account, FileRecord
 FUNCTION = "downloader-sync"
 
 
+_last_version = 0
+_version_lock = threading.Lock()
+
+
 def clock_version() -> int:
-    return time.time_ns() // 1000
+    """Microseconds since the epoch, strictly increasing within this process."""
+    global _last_version
+    with _version_lock:
+        _last_version = max(_last_version + 1, time.time_ns() // 1000)
+        return _last_version
 
 
 class DownloaderSyncClient:

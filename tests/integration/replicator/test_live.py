@@ -113,3 +113,14 @@ def test_added_account_is_backfilled_and_removed_one_is_dropped(live):
                             timeout=10).json()["account_id"] for _ in range(20)}
     assert removed not in holders and len(holders) > 1
     live.wait_converged(all_file_ids(live))
+
+
+def test_metrics_and_health_are_served(live):
+    base = f"http://127.0.0.1:{live.env['METRICS_PORT']}"
+    assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    wait_until(lambda: 'fileserver_files_by_status{status="uploaded"}' in
+               requests.get(f"{base}/metrics", timeout=5).text, 30)
+    assert 'fileserver_replication_jobs_total{kind="replicate",outcome="uploaded"}' in text
+    assert 'fileserver_replication_bytes_total{mode="copy"}' in text
+    assert "fileserver_replicas_per_file_bucket" in text

@@ -1,0 +1,72 @@
+"""downloader-sync client: paths, versions, auth, and how failures are classified."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from workers.replicator.downloader_client import DownloaderSyncClient
+from workers.replicator.errors import PermanentError, TransientError
+from workers.replicator.model import Account
+
+
+class FakeResponse:
+    def __init__(self, status: int, body: object) -> None:
+        self.status_code = status
+        self._body = body
+        self.text = str(body)
+
+    def json(self) -> object:
+        return self._body
+
+
+class FakeSession(requests.Session):
+    def __init__(self, answers: list) -> None:
+        super().__init__()
+        self.answers = answers
+        self.sent: list[tuple] = []
+
+    def request(self, method, url, **kwargs):  # noqa: ANN001, ANN201
+        self.sent.append((method, url, kwargs))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client(*answers) -> tuple[DownloaderSyncClient, FakeSession]:
+    session = FakeSession(list(answers))
+    return DownloaderSyncClient("http://gw/", "tok", session=session), session
+
+
+def test_calls_follow_the_contract():
+    sync, session = client(FakeResponse(200, {"applied": True}),
+                           FakeResponse(200, {"items": [{"file_id": "f"}, "junk"]}))
+    sync.put_account(Account("a1", "a@x", "disabled", 3, 99))
+    assert sync.replicas(file_id="f") == [{"file_id": "f"}]
+    method, url, kwargs = session.sent[0]
+    assert (method, url) == ("PUT", "http://gw/function/downloader-sync/accounts/a1")
+    assert kwargs["json"] == {"email": "a@x", "daily_limit_bytes": 99, "active": False,
+                              "version": 3}
+    assert session.sent[1][2]["params"] == {"file_id": "f"}
+    assert session.headers["Authorization"] == "Bearer tok"
+
+
+def test_replica_versions_increase():
+    sync, session = client(FakeResponse(200, {}), FakeResponse(200, {}))
+    sync.put_replica("f", "a", "d", "u")
+    sync.delete_replica("f", "a")
+    assert session.sent[1][2]["params"]["version"] > session.sent[0][2]["json"]["version"]
+
+
+@pytest.mark.parametrize(("answer", "error"), [
+    (requests.ConnectionError("refused"), TransientError),
+    (FakeResponse(502, {}), TransientError),
+    (FakeResponse(429, {}), TransientError),
+    (FakeResponse(400, {"error": {}}), PermanentError),
+    (FakeResponse(200, {"no": "items"}), TransientError),
+])
+def test_failures_are_classified(answer, error):
+    sync, _ = client(answer)
+    with pytest.raises(error):
+        sync.replicas()
