@@ -20,7 +20,7 @@ import nats
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from workers.replicator.errors import is_permanent
 from workers.replicator.handlers import Job, parse_job
@@ -85,8 +85,11 @@ class JobConsumer:
         try:
             await js.stream_info(settings.stream)
         except NotFoundError:
-            await js.add_stream(name=settings.stream, subjects=[settings.subjects],
-                                duplicate_window=120)
+            try:
+                await js.add_stream(name=settings.stream, subjects=[settings.subjects],
+                                    duplicate_window=120)
+            except BadRequestError:
+                await js.stream_info(settings.stream)  # the Uploader created it meanwhile
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.settings.ack_wait,
                                 max_deliver=self.settings.max_deliver,
                                 max_ack_pending=self.settings.concurrency * 2)
