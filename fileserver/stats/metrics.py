@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Histogram
 
 EVENTS_INGESTED = Counter(
-    "fileserver_stats_events_ingested_total",
+    "fileserver_stats_events_received_total",
     "Download events received by stats-compute, by outcome (accepted, duplicate, invalid)",
     ["outcome"],
 )

@@ -159,5 +159,5 @@ def test_stats_metrics_are_exported(stats_compute):
                   timeout=10).raise_for_status()
     text = requests.get(f"{stats_compute}/_/metrics", timeout=5).text
     assert "fileserver_stats_events_computed_total" in text
-    assert 'fileserver_stats_events_ingested_total{outcome="duplicate"} 1.0' in text
+    assert 'fileserver_stats_events_received_total{outcome="duplicate"} 1.0' in text
     assert "fileserver_stats_lag_seconds_count" in text
