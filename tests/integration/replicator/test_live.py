@@ -14,15 +14,15 @@ from devstack.process import wait_until
 ACCOUNTS = 8
 
 
-def sizes(count: int, seed: int) -> list[int]:
+def sizes(count: int, seed: int, largest: int = 300_000) -> list[int]:
     rng = random.Random(seed)
-    return [rng.randint(2_000, 300_000) for _ in range(count)]
+    return [rng.randint(2_000, largest) for _ in range(count)]
 
 
 def test_twenty_files_reach_eight_accounts_once_with_one_upload_each(live):
     for _ in range(ACCOUNTS):
         live.add_account()
-    datas = [os.urandom(size) for size in sizes(20, 1)]
+    datas = [os.urandom(size) for size in sizes(20, 1, largest=1_000_000)]
     live.start_replicator()
     file_ids = [live.upload(data, f"file-{n}.bin") for n, data in enumerate(datas)]
     live.wait_converged(file_ids, timeout=120)
