@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test up down status logs venv lint system-deps bench jmeter clean
+.PHONY: run test up down status logs venv lint system-deps jmeter clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,9 +41,6 @@ logs: venv
 
 lint: venv
 	$(BIN)/ruff check .
-
-bench: venv
-	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .stack
