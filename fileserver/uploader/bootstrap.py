@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,17 @@ def verify_key(key: dict[str, Any]) -> None:
         raise BadRequest(f"the key could not be verified ({type(exc).__name__})") from exc
 
 
-@functools.cache
+_repos_lock = threading.Lock()
+
+
 def repositories() -> tuple[AccountRepository, FileRepository, BlobStore]:
     """The Uploader's repositories on ``MONGO_URL``/``MONGO_DB`` (also used by the replicator)."""
+    with _repos_lock:
+        return _build_repositories()
+
+
+@functools.cache
+def _build_repositories() -> tuple[AccountRepository, FileRepository, BlobStore]:
     client: MongoClient = MongoClient(config.mongo_url())
     db = client[config.mongo_db_name()]
     accounts = AccountRepository(db, KeyCipher.from_secret())
@@ -60,8 +69,17 @@ def publisher() -> JobPublisher:
                         config.float_setting("JOBS_PUBLISH_TIMEOUT_SECONDS", 5.0))
 
 
-@functools.cache
+_wiring = threading.Lock()
+
+
 def services() -> Services:
+    """The process's services, built on the first call (threads wait for one build)."""
+    with _wiring:
+        return _build_services()
+
+
+@functools.cache
+def _build_services() -> Services:
     accounts, files, blobs = repositories()
     jobs = publisher()
     default_limit = config.int_setting("DEFAULT_DAILY_LIMIT_BYTES", DEFAULT_DAILY_LIMIT)

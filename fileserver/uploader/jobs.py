@@ -49,6 +49,7 @@ class JobPublisher:
         self._lock = threading.Lock()
         self._js: Any = None
         self._nc: Any = None
+        self._connecting = asyncio.Lock()  # request threads share one connection
 
     def publish(self, kind: str, target_id: str, version: int) -> int:
         """Publish one job and wait for JetStream's ack; returns the stream sequence."""
@@ -62,14 +63,18 @@ class JobPublisher:
         return await js.publish(subject, body, headers=headers, timeout=self.timeout)
 
     async def _jetstream(self) -> Any:
-        if self._nc is None or self._nc.is_closed:
-            # wait_for bounds the first connect; once connected, reconnect forever.
-            self._nc = await asyncio.wait_for(
-                nats.connect(self.url, connect_timeout=self.timeout, max_reconnect_attempts=-1,
-                             allow_reconnect=True), self.timeout)
-            self._js = self._nc.jetstream(timeout=self.timeout)
-            await ensure_stream(self._js)
+        async with self._connecting:
+            if self._nc is None or self._nc.is_closed:
+                await self._connect()
         return self._js
+
+    async def _connect(self) -> None:
+        # wait_for bounds the first connect; once connected, reconnect forever.
+        self._nc = await asyncio.wait_for(
+            nats.connect(self.url, connect_timeout=self.timeout, max_reconnect_attempts=-1,
+                         allow_reconnect=True), self.timeout)
+        self._js = self._nc.jetstream(timeout=self.timeout)
+        await ensure_stream(self._js)
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         future = asyncio.run_coroutine_threadsafe(coro, self._event_loop())

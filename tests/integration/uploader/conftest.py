@@ -86,23 +86,26 @@ def read_jobs(nats_url: str, kind: str) -> list[tuple[dict, dict]]:
     """Every job of ``kind`` on the stream, read with a pull consumer of the test's own."""
     import asyncio
     import json
+    import time
 
     import nats
-    from nats.errors import TimeoutError as NatsTimeout
 
     async def read() -> list[tuple[dict, dict]]:
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
         durable = "test_" + uuid.uuid4().hex[:8]
         sub = await js.pull_subscribe(f"jobs.{kind}", durable=durable, stream="FILESERVER_JOBS")
+        expected = (await sub.consumer_info()).num_pending  # everything published so far
         found: list[tuple[dict, dict]] = []
-        try:
-            while True:
-                for msg in await sub.fetch(200, timeout=0.5):
-                    found.append((json.loads(msg.data), dict(msg.headers or {})))
-                    await msg.ack()
-        except NatsTimeout:
-            pass
+        deadline = time.monotonic() + 30
+        while len(found) < expected and time.monotonic() < deadline:
+            try:
+                batch = await sub.fetch(min(200, expected - len(found)), timeout=2)
+            except TimeoutError:  # asyncio's and nats-py's timeouts
+                continue
+            for msg in batch:
+                found.append((json.loads(msg.data), dict(msg.headers or {})))
+                await msg.ack()
         await js.delete_consumer("FILESERVER_JOBS", durable)
         await nc.close()
         return found
