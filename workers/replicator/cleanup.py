@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from workers.replicator.errors import is_transient
+from workers.replicator.errors import is_not_found, is_transient
 from workers.replicator.model import DELETING, Account
 from workers.replicator.ports import (
     AccountStore,
@@ -49,10 +49,12 @@ class Cleaner:
         return "deleted"
 
     def _delete_copies(self, account: Account, file_id: str, known_id: str | None) -> None:
-        drive = self.drives.for_account(account)
         try:
+            drive = self.drives.for_account(account)
             ids = {drive_file(raw).id for raw in drive.find_by_fileserver_id(file_id)}
         except Exception as exc:
+            if is_not_found(exc) and self.accounts.get(account.id) is None:
+                return  # the account was removed meanwhile: its copies went with it
             if is_transient(exc) or account.active:
                 raise
             log.warning("account %s unreachable (%s); its copy of %s stays until reconciled",

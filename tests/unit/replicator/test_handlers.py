@@ -92,3 +92,22 @@ def test_disabled_account_is_mirrored_inactive_without_backfill(world):
     world.handlers.replicate("f2")
     assert world.copies("acc3", "f2") == []
     assert world.files.get("f2").status == "uploaded"
+
+
+def test_delete_skips_an_account_removed_while_it_runs(world):
+    replicate_all(world, "f1")
+    world.files.update("f1", status="deleting")
+    gone = world.accounts.get("acc3")
+    real_for_account = world.cleaner.drives.for_account
+
+    class Vanishing:
+        def for_account(self, account):
+            if account.id == gone.id:
+                world.accounts.finish_removal(gone.id)
+                raise world.cloud.NotFound("account not found")
+            return real_for_account(account)
+
+    world.cleaner.drives = Vanishing()
+    assert world.cleaner.delete_file("f1") == "deleted"
+    assert all(f.owner == "acc3" for f in world.cloud.files.values())
+    assert "f1" not in world.files.records
