@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 import requests
 
 from devstack.config import StackConfig
@@ -50,8 +51,9 @@ def _peak_rss(pids: list[int], stop: threading.Event, peaks: dict[int, int]) -> 
         time.sleep(0.02)
 
 
-def test_streamed_body_does_not_grow_memory(echo_stack: Stack, tmp_path: Path):
-    size = 50 * MB
+@pytest.mark.parametrize("size_mb", [50, pytest.param(200, marks=pytest.mark.slow)])
+def test_streamed_body_does_not_grow_memory(echo_stack: Stack, tmp_path: Path, size_mb: int):
+    size = size_mb * MB
     pids = [echo_stack.pid("gateway"), echo_stack.pid("echo")]
     before = {pid: psutil.Process(pid).memory_info().rss for pid in pids}
     peaks: dict[int, int] = {}
