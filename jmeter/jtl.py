@@ -30,6 +30,12 @@ class Sample:
     success: bool
     failure_message: str
     bytes: int
+    thread: str = ""
+
+    @property
+    def in_setup(self) -> bool:
+        """Sampled by a setUp or tearDown thread group (preparation, not the workload)."""
+        return self.thread.startswith(("setUp", "tearDown"))
 
     @property
     def assertion_failed(self) -> bool:
@@ -54,4 +60,5 @@ def _sample(row: dict[str, str]) -> Sample:
         success=row.get("success", "").lower() == "true",
         failure_message=row.get("failureMessage") or "",
         bytes=int(row.get("bytes") or 0),
+        thread=row.get("threadName", ""),
     )

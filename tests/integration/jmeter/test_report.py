@@ -67,3 +67,13 @@ def test_overall_fails_when_throughput_spread_exceeds_the_limit() -> None:
     assert total["throughput_per_s"]["min"] == 60.0 and total["throughput_per_s"]["max"] == 150.0
     assert report.overall(jumpy)["passed"]  # no limit given: the spread is only reported
     assert not report.overall([_run(1, 100.0, passed=False)])["passed"]
+
+
+def test_setup_samples_do_not_dilute_throughput() -> None:
+    setup = Sample(0, 5000, "wait for seed", "200", True, "", 1, "setUp: seed 1-1")
+    work = [Sample(10_000 + 100 * i, 50, "get-url", "200", True, "", 1, "readers 1-1")
+            for i in range(20)]
+    overall = report.summarize([setup, *work])["overall"]
+    assert overall["samples"] == 21
+    assert overall["duration_s"] == 1.95  # 10.0 s → 11.95 s, the setUp wait left out
+    assert overall["throughput_per_s"] == round(20 / 1.95, 2)
