@@ -1,11 +1,12 @@
 """The load plan: a mixed workload for ``${__P(duration)}`` seconds.
 
-- setUp: registers ``${__P(accounts)}`` Drive accounts and uploads a seed file, waits until it
-  is ``uploaded`` and publishes its id as the property ``seed_file``.
+- setUp: registers ``${__P(accounts)}`` (at most 10) Drive accounts and uploads a seed
+  file, waits until it is ``uploaded`` and publishes its id as the property ``seed_file``.
 - readers (``${__P(threads)}`` threads, ``${__P(ramp)}`` s ramp-up): get-url heavy (6 of 10
   requests), plus file/account reports, the stats summary and file reads.
 - writers (``${__P(writer_threads)}`` threads): upload small/medium/large files, rename one,
   read it, delete it (the CRUD path and the replication queue under load).
+- tearDown: deletes the accounts it registered.
 Every sampler must answer within ``${__P(max_ms)}`` ms (Duration Assertion).
 """
 
@@ -21,22 +22,51 @@ SEED = "${__P(seed_file)}"
 WITHIN = jmx.max_duration("${__P(max_ms,5000)}")
 
 
+MAX_ACCOUNTS = 10  # the load plan registers up to this many accounts (``accounts``)
+
+
+def _special(group: Node, kind: str) -> Node:
+    """Turn a Thread Group into a setUp (``Setup``) or tearDown (``Post``) group."""
+    group.element.tag = f"{kind}ThreadGroup"
+    group.element.set("testclass", f"{kind}ThreadGroup")
+    group.element.set("guiclass", f"{kind}ThreadGroupGui")
+    return group
+
+
+def _account(number: int) -> Node:
+    """Register account ``number`` when ``accounts`` asks for it; keep its id as a property."""
+    var = f"acc{number}"
+    keep = jmx.headers("keep id", [("X-Keep", f"${{__setProperty(load_{var},${{{var}}},)}}")])
+    return jmx.if_true(
+        f"account {number} wanted", f"${{__jexl2({number} <= ${{__P(accounts,3)}})}}",
+        *register_account(str(number), var),
+        admin(f"R06 read account {number}", "GET", fn("drive-accounts", f"/${{{var}}}"), keep,
+              *status_is("200")))
+
+
 def setup_group() -> Node:
-    group = jmx.thread_group(
+    return _special(jmx.thread_group(
         "setUp: accounts and a seed file", "1", "0", "1", defaults(),
-        jmx.loop("register accounts", "${__P(accounts,3)}",
-                 *register_account("${__counter(TRUE,)}", "acc")),
+        *[_account(n) for n in range(1, MAX_ACCOUNTS + 1)],
         admin("upload seed file", "POST", fn("upload-file", "/"), *status_is("202"),
               jmx.extract("seed", ID), upload="${__P(file_small)}"),
         poll("seed file replicated", fn("files", "/${seed}"), STATUS.format("uploaded")),
         jmx.http("publish seed file", "GET", fn("files", "/${seed}"),
                  jmx.headers("publish", [("X-Seed", "${__setProperty(seed_file,${seed},)}")]),
                  *status_is("200", STATUS.format("uploaded"))),
-    )
-    group.element.tag = "SetupThreadGroup"
-    group.element.set("testclass", "SetupThreadGroup")
-    group.element.set("guiclass", "SetupThreadGroupGui")
-    return group
+    ), "Setup")
+
+
+def teardown_group() -> Node:
+    """Remove the accounts this run registered, so that RUNS=N starts alike each time."""
+    deletes = [
+        jmx.if_true(f"account {n} registered", f"${{__jexl2({n} <= ${{__P(accounts,3)}})}}",
+                    admin(f"R06 delete account {n}", "DELETE",
+                          fn("drive-accounts", f"/${{__P(load_acc{n},none)}}"),
+                          *status_is("202")))
+        for n in range(1, MAX_ACCOUNTS + 1)]
+    return _special(jmx.thread_group("tearDown: remove accounts", "1", "0", "1", defaults(),
+                                     *deletes), "Post")
 
 
 def readers() -> Node:
@@ -73,4 +103,4 @@ def writers() -> Node:
 
 def load_plan() -> Node:
     return jmx.test_plan("fileserver load (mixed workload)", [],
-                         setup_group(), readers(), writers())
+                         setup_group(), readers(), writers(), teardown_group())

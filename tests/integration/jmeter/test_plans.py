@@ -24,8 +24,8 @@ REPO = Path(__file__).resolve().parents[3]
 HERE_TESTS = Path(__file__).resolve().parent
 # Test elements of JMeter 2.13 that JMeter 5.6 still has (no JSON extractor, no JSR223).
 SHARED_ELEMENTS = {
-    "TestPlan", "ThreadGroup", "SetupThreadGroup", "GenericController", "LoopController",
-    "WhileController", "IfController", "HeaderManager", "ConfigTestElement",
+    "TestPlan", "ThreadGroup", "SetupThreadGroup", "PostThreadGroup", "GenericController",
+    "LoopController", "WhileController", "IfController", "HeaderManager", "ConfigTestElement",
     "HTTPSamplerProxy", "RegexExtractor", "ResponseAssertion", "DurationAssertion",
     "ConstantTimer", "Arguments", "Argument", "HTTPArgument", "Header", "HTTPFileArgs",
     "HTTPFileArg",
@@ -116,6 +116,8 @@ def test_load_plan_runs_its_mix_for_its_duration(
     samplers = summary["runs"][0]["summary"]["samplers"]
     assert samplers["get-url"]["samples"] >= 6 * samplers["stats summary"]["samples"] > 0
     assert {"upload small", "upload medium", "upload large", "delete file"} <= set(samplers)
+    assert samplers["R06 delete account 2"]["samples"] == 1  # tearDown removed both accounts
+    assert "R06 create account 3" not in samplers and "R06 delete account 3" not in samplers
     samples = read_jtl(tmp_path / "out" / "run-1" / "results.jtl")
     readers = [s.timestamp_ms for s in samples if s.label == "get-url"]
     writers = [s.timestamp_ms for s in samples if s.label.startswith("upload ")]
