@@ -45,7 +45,10 @@ def find_jmeter() -> Jmeter:
     for home in candidates:
         jar = home / "bin" / "ApacheJMeter.jar"
         if jar.is_file() and shutil.which("java"):
-            return Jmeter(home, _jar_version(jar))
+            found = Jmeter(home, _jar_version(jar))
+            if found.major < 3 and not shutil.which("javac"):
+                raise JmeterNotFound("JMeter 2.x needs javac for its launcher (a JDK)")
+            return found
     raise JmeterNotFound("JMeter not found: set JMETER_HOME or run scripts/system-deps.sh")
 
 
