@@ -3,7 +3,7 @@
 # Prometheus (the TSDB). Done only when running as root; otherwise says what is missing.
 set -euo pipefail
 want=()
-command -v java >/dev/null 2>&1 || want+=(default-jre-headless)
+command -v javac >/dev/null 2>&1 || want+=(default-jdk-headless)  # JMeter 2.13 needs javac for its launcher
 [ -e /usr/share/jmeter/bin/ApacheJMeter.jar ] || want+=(jmeter jmeter-http)
 command -v prometheus >/dev/null 2>&1 || want+=(prometheus)
 [ ${#want[@]} -eq 0 ] && exit 0
