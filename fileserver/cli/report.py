@@ -1,0 +1,65 @@
+"""``fileserver report files|accounts|summary``: the Downloader's precomputed reports."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from fileserver.cli.context import Context
+from fileserver.cli.tables import size, table
+
+
+def files(ctx: Context, args: argparse.Namespace) -> None:
+    items = ctx.client.list_all("file-stats")
+    rows = [(r["file_id"], r["name"], r["downloads"], r["mb_today"], r["mb_total"])
+            for r in items]
+    ctx.emit(items, table(("FILE", "NAME", "DOWNLOADS", "MB TODAY", "MB TOTAL"), rows))
+
+
+def accounts(ctx: Context, args: argparse.Namespace) -> None:
+    items = ctx.client.list_all("account-stats")
+    rows = [(r["account_id"], r["email"], r["downloads"], r["mb_today"], r["mb_total"],
+             size(r["daily_limit_bytes"]), f"{100 * r['share_of_limit_today']:.4f}%")
+            for r in items]
+    ctx.emit(items, table(("ACCOUNT", "EMAIL", "DOWNLOADS", "MB TODAY", "MB TOTAL",
+                           "LIMIT/DAY", "% OF LIMIT"), rows, right=("LIMIT/DAY", "% OF LIMIT")))
+
+
+def summary(ctx: Context, args: argparse.Namespace) -> None:
+    data = ctx.client.call("GET", "stats-summary")
+    ctx.emit(data, describe_summary(data))
+
+
+def describe_summary(data: dict[str, Any]) -> str:
+    """The headline figures; ``--json`` prints everything."""
+    balance, capacity = data.get("balance") or {}, data.get("capacity") or {}
+    projection = data.get("projection") or {}
+    rows = [
+        ("computed at", data.get("computed_at")),
+        ("accounts balanced", balance.get("accounts")),
+        ("max/min today", _num(balance.get("max_min_ratio"), "{:.3f}")),
+        ("Jain's index", _num(balance.get("jain_index"), "{:.4f}")),
+        ("handed out today", size(projection.get("bytes_today"))),
+        ("limit today", size(projection.get("limit_today"))),
+        ("exhausted at", projection.get("exhausted_at") or "not today"),
+        ("target users/month", _num(capacity.get("target_monthly_users"), "{:,}")),
+        ("MB per user/month", capacity.get("target_mb_per_user")),
+        ("accounts needed", capacity.get("accounts_needed_target")),
+        ("active accounts", capacity.get("active_accounts")),
+        ("accounts to add", capacity.get("accounts_missing_for_target")),
+    ]
+    return table(("FIGURE", "VALUE"), rows, right=("VALUE",))
+
+
+def _num(value: Any, pattern: str) -> str | None:
+    return None if value is None else pattern.format(value)
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("report", parents=[common],
+                       help="precomputed reports: files, accounts, summary")
+    p.add_argument("kind", choices=("files", "accounts", "summary"))
+    p.set_defaults(run=lambda ctx, args: REPORTS[args.kind](ctx, args))
+
+
+REPORTS = {"files": files, "accounts": accounts, "summary": summary}
