@@ -129,13 +129,15 @@ def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
 
 def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -> None:
     seed(db, 1, {"f1": 10})
-    relay = OutboxRelay(db, async_gateway.url, idle_seconds=5)
+    # Idle polling every 60 s: only the wake-up can make it send within the 20 s window,
+    # which is wide enough for a loaded machine.
+    relay = OutboxRelay(db, async_gateway.url, idle_seconds=60)
     relay.start()
     try:
         service = DownloadService(db, on_event=relay.wake.set)
         event_id = service.get_url("f1")["event_id"]
         done = threading.Event()
-        for _ in range(100):
+        for _ in range(400):
             if OutboxRepository(db).unsent() == 0 and async_gateway.batches:
                 done.set()
                 break
