@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 MB = 1_000_000
@@ -13,8 +13,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
     """Columns padded to their widest cell; numbers (and the ``right`` columns, e.g. sizes)
     right-aligned, text left-aligned."""
     cells = [[_text(value) for value in row] for row in rows]
-    numeric = [h in right or (bool(rows) and all(isinstance(row[i], int | float) for row in rows))
-               for i, h in enumerate(headers)]
+    numeric = [h in right or _numbers(row[i] for row in rows) for i, h in enumerate(headers)]
     widths = [max([len(h)] + [len(row[i]) for row in cells]) for i, h in enumerate(headers)]
 
     def render(values: Sequence[str]) -> str:
@@ -23,6 +22,12 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
         return "  ".join(parts).rstrip()
 
     return "\n".join([render(headers)] + [render(row) for row in cells])
+
+
+def _numbers(column: Iterable[Any]) -> bool:
+    """Only numbers (and blanks), at least one."""
+    values = [value for value in column if value is not None]
+    return bool(values) and all(isinstance(value, int | float) for value in values)
 
 
 def _text(value: Any) -> str:
