@@ -52,8 +52,10 @@ class PrometheusServer(ManagedProcess):
     def prepare(self) -> None:
         base = self.config.dir / "prometheus"
         base.mkdir(parents=True, exist_ok=True)
-        jobs = [{"job_name": job, "metrics_path": path, "static_configs": statics}
-                for job, (path, statics) in self.targets.items()]
+        # honor_labels: a function's own `function` label wins over the target's (same value),
+        # instead of Prometheus renaming it to `exported_function`.
+        jobs = [{"job_name": job, "metrics_path": path, "honor_labels": True,
+                 "static_configs": statics} for job, (path, statics) in self.targets.items()]
         document = {"global": {"scrape_interval": "5s", "evaluation_interval": "5s"},
                     "scrape_configs": jobs}
         (base / "prometheus.yml").write_text(yaml.safe_dump(document, sort_keys=False))
