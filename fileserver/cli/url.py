@@ -13,21 +13,25 @@ from typing import Any
 import requests
 
 from fileserver.cli.context import Context
-from fileserver.cli.errors import EXIT_ERROR, EXIT_VERIFY, CliError, unreachable
+from fileserver.cli.errors import EXIT_ERROR, EXIT_USAGE, EXIT_VERIFY, CliError, unreachable
 from fileserver.cli.progress import BLOCK, MB
 
 
 def run(ctx: Context, args: argparse.Namespace) -> None:
-    got = ctx.client.call("GET", "get-url", params={"id": args.id})
     if not args.download:
+        got = ctx.client.call("GET", "get-url", params={"id": args.id})
         ctx.emit(got, got["url"])
         return
     file = ctx.client.call("GET", "files", f"/{args.id}")
     out = Path(args.out) if args.out else Path(file["name"])
+    if not args.out and out.exists():  # an explicit --out may overwrite, like curl -o
+        raise CliError(f"{out} already exists here; pass --out PATH", EXIT_USAGE)
+    got = ctx.client.call("GET", "get-url", params={"id": args.id})
     result = download(ctx, got["url"], file, out)
-    ctx.emit({**got, **result}, f"saved {out} ({result['bytes'] / MB:.1f} MB in "
-                                f"{result['seconds']:.1f}s) from account {got['account_id']}: "
-                                "sha256 and md5 match")
+    seconds = max(result["seconds"], 1e-6)
+    ctx.emit({**got, **result}, f"saved {out} ({result['bytes'] / MB:.1f} MB in {seconds:.1f}s, "
+                                f"{result['bytes'] / MB / seconds:.1f} MB/s) from account "
+                                f"{got['account_id']}: sha256 and md5 match")
 
 
 def download(ctx: Context, url: str, file: dict[str, Any], out: Path) -> dict[str, Any]:

@@ -137,8 +137,8 @@ def wait_for(check: Any, timeout: float = 60) -> bool:
     return False
 
 
-def test_url_and_reports_count_it(cli: Cli, two_accounts: list[Path],
-                                          tmp_path: Path) -> None:
+def test_url_and_reports_count_it(cli: Cli, two_accounts: list[Path], tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
     file = upload_and_wait(cli, random_file(tmp_path / "counted.bin", 100_000))
     urls = [cli("url", file["id"], "--json").json() for _ in range(4)]
     holders = {r["account_id"] for r in file["replicas"]["accounts"] if r["state"] == "ready"}
@@ -146,6 +146,9 @@ def test_url_and_reports_count_it(cli: Cli, two_accounts: list[Path],
         file["id"]}
     plain = cli("url", file["id"])
     assert plain.out.strip().startswith("http") and "export=download" in plain.out
+    monkeypatch.chdir(tmp_path)  # counted.bin is here: a download must not overwrite it
+    kept = cli("url", file["id"], "--download")
+    assert kept.code == errors.EXIT_USAGE and "counted.bin already exists" in kept.err
     counted = wait_for(lambda: file_downloads(cli, file["id"]) == 5)
     assert counted, "the reports did not count the 5 URLs handed out"
     files_table = cli("report", "files").out
