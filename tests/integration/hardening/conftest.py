@@ -4,6 +4,7 @@ answer leaks a stack trace or key material."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 from pymongo import MongoClient
+
+from devstack.process import wait_until
 
 LEAK_MARKERS = ("Traceback", 'File "/', "PRIVATE KEY-----", "MIIE",
                 "psycopg2", "pymongo", "sqlalchemy")
@@ -64,6 +67,30 @@ class Api:
                         # GridFS writes the files document last: chunks show a partial upload
                         chunk_owners=frozenset(str(d["files_id"]) for d in
                                                self.db["blobs.chunks"].find({}, {"files_id": 1})))
+
+    def add_account(self, name: str) -> str:
+        """A Drive account issued by the emulator, registered with the Uploader; its id."""
+        email = f"{name}-{uuid.uuid4().hex[:8]}@hardening.iam.gserviceaccount.com"
+        emulator = self.stack.env["DRIVE_API_ROOT"].rstrip("/")
+        key = requests.post(f"{emulator}/_emulator/accounts", json={"email": email}, timeout=30)
+        key.raise_for_status()
+        created = requests.post(self.url("/function/drive-accounts/"), headers=self.admin,
+                                json={"name": name, "key": key.json()}, timeout=30)
+        assert created.status_code == 201, created.text
+        return created.json()["id"]
+
+    def upload(self, data: bytes, name: str) -> str:
+        answer = requests.post(self.url("/function/upload-file/"), headers=self.admin,
+                               params={"name": name}, data=data, timeout=120)
+        assert answer.status_code == 202, answer.text
+        return answer.json()["id"]
+
+    def status(self, file_id: str) -> str:
+        return requests.get(self.url(f"/function/files/{file_id}"), timeout=30).json()["status"]
+
+    def wait_uploaded(self, file_ids: list[str], timeout: float = 90) -> None:
+        wait_until(lambda: all(self.status(f) == "uploaded" for f in file_ids), timeout,
+                   interval=0.2)
 
     def leaks(self, text: str) -> list[str]:
         markers = [m for m in LEAK_MARKERS if m in text]
