@@ -8,6 +8,7 @@ single statements (``run``), and ``transaction()`` that takes a connection of a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,25 @@ class Database:
         finally:
             raw.close()
 
+    @contextmanager
+    def cursor_transaction(self) -> Iterator[Any]:
+        """A plain psycopg2 cursor inside one transaction (committed, or rolled back on error).
+
+        For the hot path (get-url): records and SQLAlchemy's text() compile and wrap every
+        statement and row, which costs more Python CPU than the round trips themselves.
+        Statements take psycopg2 ``%(name)s`` parameters (see ``pyformat``).
+        """
+        conn = self.tx_records.get_engine().raw_connection()
+        try:
+            with conn.cursor() as cursor:
+                yield cursor
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()  # back to the pool
+
     def close(self) -> None:
         self.records.close()
         self.tx_records.close()
@@ -61,6 +81,20 @@ def rows(conn: records.Connection, sql: str, **params: Any) -> list[dict[str, An
     """Execute ``sql`` on ``conn`` and fetch every row as a dict (empty for no result)."""
     result = conn.query(sql, fetchall=True, **params)
     return [dict(row.as_dict()) for row in result] if len(result) else []
+
+
+def pyformat(sql: str) -> str:
+    """``:name`` parameters (records, SQLAlchemy) as psycopg2's ``%(name)s``."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+
+def fetch(cursor: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Execute ``sql`` (``%(name)s`` parameters) on a psycopg2 cursor; rows as dicts."""
+    cursor.execute(sql, params)
+    if cursor.description is None:
+        return []
+    names = [column.name for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def migration_files() -> list[tuple[str, str]]:

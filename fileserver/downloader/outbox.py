@@ -43,6 +43,7 @@ class OutboxRelay:
         self.wake = threading.Event()
         self.stopping = threading.Event()
         self.thread: threading.Thread | None = None
+        self.refused = False  # the last pass met a gateway that refused or was down
 
     def send_batch(self) -> int:
         """Relay one batch; return how many events were accepted (0 if none or on failure)."""
@@ -57,10 +58,12 @@ class OutboxRelay:
             except requests.RequestException as exc:
                 log.warning("stats-compute unreachable (%s); %d events kept", type(exc).__name__,
                             len(events))
+                self.refused = True
                 return 0
             if not 200 <= response.status_code < 300:
                 log.warning("stats-compute answered %d; %d events kept", response.status_code,
                             len(events))
+                self.refused = True
                 return 0
             self.outbox.mark_sent(conn, [row["id"] for row in claimed])
         return len(events)
@@ -68,6 +71,7 @@ class OutboxRelay:
     def drain(self) -> int:
         """Purge ingested rows, then relay until nothing is due or the gateway refuses;
         return the number of events sent."""
+        self.refused = False
         self.outbox.purge_ingested()
         sent = 0
         while True:
@@ -94,7 +98,10 @@ class OutboxRelay:
         while not self.stopping.is_set():
             try:
                 self.drain()
-                healthy = self.outbox.unsent() == 0
+                # Rows that arrived during the pass are no failure: only a refusal backs off
+                # (it used to be "nothing unsent left", which under steady load doubled the
+                # wait on most passes and ignored the wake-ups, holding events for seconds).
+                healthy = not self.refused
             except Exception:  # noqa: BLE001 - the relay must survive a database restart
                 log.exception("outbox relay pass failed")
                 healthy = False
