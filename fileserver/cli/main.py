@@ -23,6 +23,10 @@ EXAMPLES = """examples:
   fileserver files ls --status replicating
   fileserver url FILE_ID --download --out movie.mp4
   fileserver report accounts --json
+
+exit codes: 0 ok, 1 other API error, 2 usage, 3 auth, 4 not found, 5 conflict,
+  6 unavailable (quota exhausted: the message says when it resets), 7 gateway unreachable,
+  8 verification failed (hash mismatch, replication failed or timed out), 130 interrupted
 """
 
 
