@@ -33,10 +33,12 @@ def check_paths(paths: list[str]) -> list[Path]:
 def upload_one(ctx: Context, path: Path) -> dict[str, Any]:
     body = FileBody(path, ctx.progress(path.name, path.stat().st_size))
     started = time.monotonic()
-    stored = ctx.client.call("POST", "upload-file", params={"name": path.name}, data=body,
-                             headers={"Content-Type": "application/octet-stream"},
-                             timeout=UPLOAD_TIMEOUT)
-    body.progress.close()
+    try:
+        stored = ctx.client.call("POST", "upload-file", params={"name": path.name}, data=body,
+                                 headers={"Content-Type": "application/octet-stream"},
+                                 timeout=UPLOAD_TIMEOUT)
+    finally:
+        body.progress.close()  # ends the bar's line, also before an error message
     took = max(time.monotonic() - started, 1e-6)
     ctx.say(f"uploaded {stored['name']} ({body.size / MB:.1f} MB in {took:.1f}s, "
             f"{body.size / MB / took:.1f} MB/s) -> id {stored['id']}, status {stored['status']}")

@@ -64,7 +64,8 @@ def _fetch(ctx: Context, url: str, file: dict[str, Any], part: Path) -> tuple[st
                 progress.update(len(block))
     except requests.RequestException as exc:
         raise unreachable(url, exc) from None
-    progress.close()
+    finally:
+        progress.close()
     return sha256.hexdigest(), md5.hexdigest(), count
 
 
