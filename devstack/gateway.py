@@ -7,6 +7,7 @@ Routes, as OpenFaaS CE has them:
   JetStream; ``devstack.queue_worker`` invokes it later and POSTs the result to
   ``X-Callback-Url``.
 - ``/healthz``, ``GET /system/functions``, ``/metrics`` (gateway_* metrics like OpenFaaS).
+- ``GET /openapi.yaml``: the API's OpenAPI 3 document (openapi/fileserver.yaml).
 
 Run: ``python -m devstack.gateway --port 8080 --functions FILE --nats-url URL`` where FILE is
 a JSON object ``{"name": "http://127.0.0.1:PORT"}`` (re-read when it changes).
@@ -31,6 +32,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from devstack.natsbridge import NatsBridge
 
 log = logging.getLogger("devstack.gateway")
+OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "fileserver.yaml"
 
 ASYNC_STREAM = "FAAS_ASYNC"
 ASYNC_SUBJECT = "faas-request"
@@ -207,6 +209,9 @@ class Gateway:
             return [data]
         if path.rstrip("/") == "/system/functions" and method == "GET":
             return _json(start_response, "200 OK", self.system_functions())
+        if path == "/openapi.yaml" and method == "GET":
+            start_response("200 OK", [("Content-Type", "application/yaml")])
+            return [OPENAPI_DOCUMENT.read_bytes()]
         for prefix, handler in (("/function/", self.proxy), ("/async-function/", self.enqueue)):
             if path.startswith(prefix):
                 name, _, rest = path[len(prefix):].partition("/")

@@ -28,7 +28,7 @@ from devstack.process import wait_until
 from devstack.stack import Stack
 from tests.conftest import server_tmp_dir
 from tests.integration.hardening.conftest import Api
-from tests.unit.openapi.test_openapi_matches_code import DOCUMENT
+from tests.unit.openapi.test_openapi_matches_code import DOCUMENT, documented_operations
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -139,3 +139,12 @@ def test_every_operation_on_a_stack_of_its_own(own_stack_api):
     schema = load_schema(own_stack_api)
     call_with_known_ids(schema, own_stack_api, seed(own_stack_api))
     assert fuzz(schema, own_stack_api, max_examples=150) > 1000
+
+
+def test_the_gateway_serves_the_document(api):
+    answer = requests.get(api.url("/openapi.yaml"), timeout=30)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/yaml"
+    assert answer.content == DOCUMENT.read_bytes()
+    served = schemathesis.openapi.from_url(api.url("/openapi.yaml"))
+    assert len(list(served.get_all_operations())) == len(documented_operations()) == 25
