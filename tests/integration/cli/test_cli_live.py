@@ -45,13 +45,16 @@ def test_accounts_add_ls_rm(cli: Cli, live_stack: LocalStack, tmp_path: Path) ->
     mine = [a for a in listed if a["email"] in added.out]
     assert len(mine) == 1 and mine[0]["daily_limit_bytes"] == 2_500_000_000
     assert mine[0]["name"] == mine[0]["email"]  # default name: the key's client_email
+    twice = cli("accounts", "add", str(key))  # the same key (email) again
+    assert twice.code == errors.EXIT_CONFLICT and twice.err.startswith(
+        "fileserver: error: conflict:")
     table = cli("accounts", "ls").out
     assert table.splitlines()[0].split() == ["ID", "EMAIL", "NAME", "LIMIT/DAY", "STATE"]
     assert mine[0]["id"] in table
     removed = cli("accounts", "rm", mine[0]["id"])
     assert removed.code == 0 and "removing account" in removed.out
-    again = cli("accounts", "add", str(key))  # same email while it is still being removed
-    assert again.code in (0, errors.EXIT_CONFLICT)
+    after = {a["id"]: a["state"] for a in cli("accounts", "ls", "--json").json()}
+    assert after.get(mine[0]["id"], "gone") in ("removing", "gone")
 
 
 def test_accounts_add_rejects_a_file_that_is_not_a_key(cli: Cli, tmp_path: Path) -> None:
