@@ -36,3 +36,31 @@ def test_upload_sends_content_length_and_name(fake_gateway: FakeGateway, tmp_pat
     assert seen.headers["Content-Length"] == str(3 * BLOCK) and seen.body_size == 3 * BLOCK
     assert "Transfer-Encoding" not in seen.headers
     assert "-> id f1, status replicating" in capsys.readouterr().out
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_rate_eta_and_redraw_in_place(monkeypatch) -> None:
+    clock = iter([100.0, 102.0, 102.0, 104.5])  # start, update, its line, the final line
+    monkeypatch.setattr("fileserver.cli.progress.time.monotonic", lambda: next(clock))
+    terminal = FakeTerminal()
+    progress = Progress("movie.mp4", 10_000_000, enabled=True, stream=terminal)
+    progress.update(4_000_000)  # 4 MB in 2 s: 2 MB/s, 6 MB left -> 3 s
+    drawn = terminal.getvalue()
+    assert drawn.startswith("\rmovie.mp4") and not drawn.endswith("\n")
+    assert " 40.0%" in drawn and "4.0/10.0 MB" in drawn and "2.0 MB/s" in drawn
+    assert drawn.rstrip().endswith("ETA 3s")
+    progress.done = 10_000_000
+    progress.close()
+    assert terminal.getvalue().endswith("100.0%      10.0/10.0 MB     2.2 MB/s  ETA 0s\n")
+
+
+def test_disabled_progress_writes_nothing() -> None:
+    terminal = FakeTerminal()
+    progress = Progress("x", 10, enabled=False, stream=terminal)
+    progress.update(5)
+    progress.close()
+    assert terminal.getvalue() == "" and progress.done == 5
