@@ -14,8 +14,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import records
 from sqlalchemy import Connection
+from sqlalchemy.exc import OperationalError
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant shared by every Downloader process: they serialize migrations on it.
@@ -54,21 +56,36 @@ class Database:
             raw.close()
 
     @contextmanager
-    def cursor_transaction(self) -> Iterator[Any]:
-        """A plain psycopg2 cursor inside one transaction (committed, or rolled back on error).
+    def hot_transaction(self, statements: tuple[Prepared, ...]) -> Iterator[HotTransaction]:
+        """One transaction over server-side prepared ``statements``, on a plain psycopg2
+        connection of the autocommit pool (committed, or rolled back on error).
 
         For the hot path (get-url): records and SQLAlchemy's text() compile and wrap every
-        statement and row, which costs more Python CPU than the round trips themselves.
-        Statements take psycopg2 ``%(name)s`` parameters (see ``pyformat``).
+        statement and row, and PostgreSQL would parse and plan each statement again. Here
+        each pooled connection prepares the statements once (the pool clears ``info`` when
+        it reconnects), BEGIN travels with the first statement and nothing is wrapped.
         """
-        conn = self.tx_records.get_engine().raw_connection()
+        conn = self.records.get_engine().raw_connection()
         try:
-            with conn.cursor() as cursor:
-                yield cursor
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
+            cursor = conn.cursor()
+            prepared = conn.info.setdefault("prepared", set())
+            for statement in statements:
+                if statement.name not in prepared:
+                    cursor.execute(statement.prepare_sql)
+                    prepared.add(statement.name)
+            tx = HotTransaction(cursor)
+            try:
+                yield tx
+                if tx.open:
+                    cursor.execute("COMMIT")
+            except BaseException:
+                if tx.open and not conn.closed:
+                    cursor.execute("ROLLBACK")
+                raise
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            conn.invalidate()  # never hand a dead connection to the next request
+            # As SQLAlchemy's own error, so callers map an outage the same way everywhere.
+            raise OperationalError("get-url transaction", None, exc) from exc
         finally:
             conn.close()  # back to the pool
 
@@ -83,18 +100,41 @@ def rows(conn: records.Connection, sql: str, **params: Any) -> list[dict[str, An
     return [dict(row.as_dict()) for row in result] if len(result) else []
 
 
-def pyformat(sql: str) -> str:
-    """``:name`` parameters (records, SQLAlchemy) as psycopg2's ``%(name)s``."""
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+class Prepared:
+    """A statement with ``:name`` parameters, prepared server-side as ``name``."""
+
+    def __init__(self, name: str, sql: str) -> None:
+        self.name = name
+        self.params: list[str] = []
+        body = re.sub(r"(?<![:\w]):(\w+)", self._positional, sql)
+        self.prepare_sql = f"PREPARE {name} AS {body}"
+        placeholders = ", ".join(["%s"] * len(self.params))
+        self.execute_sql = f"EXECUTE {name}({placeholders})"
+
+    def _positional(self, match: re.Match[str]) -> str:
+        if match.group(1) not in self.params:
+            self.params.append(match.group(1))
+        return f"${self.params.index(match.group(1)) + 1}"
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.params]
 
 
-def fetch(cursor: Any, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Execute ``sql`` (``%(name)s`` parameters) on a psycopg2 cursor; rows as dicts."""
-    cursor.execute(sql, params)
-    if cursor.description is None:
-        return []
-    names = [column.name for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+class HotTransaction:
+    """Runs prepared statements in one transaction; BEGIN rides on the first one."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.open = False
+
+    def fetch(self, statement: Prepared, **params: Any) -> list[dict[str, Any]]:
+        sql = statement.execute_sql if self.open else f"BEGIN; {statement.execute_sql}"
+        self.open = True
+        self.cursor.execute(sql, statement.args(params))
+        if self.cursor.description is None:
+            return []
+        names = [column.name for column in self.cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
 
 
 def migration_files() -> list[tuple[str, str]]:

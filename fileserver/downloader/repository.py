@@ -13,7 +13,7 @@ from typing import Any
 
 import records
 
-from fileserver.downloader.db import Database, fetch, pyformat, rows
+from fileserver.downloader.db import Database, HotTransaction, Prepared, rows
 
 _NEWER = "{t}.version < EXCLUDED.version"
 _DELETE_WINS = ("({t}.version < EXCLUDED.version "
@@ -142,21 +142,23 @@ SELECT bytes_today FROM res
 """
 
 
-OPEN_PG = pyformat(OPEN_SQL)
-RESERVE_PG = pyformat(RESERVE_SQL)
+OPEN = Prepared("fs_get_url_open", OPEN_SQL)
+RESERVE = Prepared("fs_get_url_reserve", RESERVE_SQL)
 
 
 class DownloadRepository:
     """The two statements of one get-url transaction, and the usage rows they need.
 
-    They run on a plain psycopg2 cursor (``Database.cursor_transaction``): get-url is the hot
-    path, and records/SQLAlchemy's per-statement overhead was most of its CPU.
+    They run prepared, on a plain psycopg2 cursor (``Database.hot_transaction``): get-url is
+    the hot path, and records/SQLAlchemy's per-statement overhead was most of its CPU.
     """
 
+    STATEMENTS = (OPEN, RESERVE)
+
     @staticmethod
-    def open_file(cursor: Any, file_id: str, day: date) -> list[dict[str, Any]]:
+    def open_file(tx: HotTransaction, file_id: str, day: date) -> list[dict[str, Any]]:
         """No rows: no such live file. Else one row per holder (``account_id`` None: none)."""
-        return fetch(cursor, OPEN_PG, {"f": file_id, "d": day})
+        return tx.fetch(OPEN, f=file_id, d=day)
 
     @staticmethod
     def ensure_usage_rows(db: Database, account_ids: list[str], day: date) -> None:
@@ -167,15 +169,14 @@ class DownloadRepository:
                "ON CONFLICT (account_id, day) DO NOTHING", ids=account_ids, d=day)
 
     @staticmethod
-    def reserve(cursor: Any, account_id: str, day: date, size: int, limit: int,
+    def reserve(tx: HotTransaction, account_id: str, day: date, size: int, limit: int,
                 event: dict[str, Any]) -> int | None:
         """Add ``size`` to the account's bytes today unless that passes ``limit``; if it did,
         also move the file's cursor and queue ``event``. Returns the new total or None."""
         if size > limit:
             return None
-        found = fetch(cursor, RESERVE_PG, {"a": account_id, "d": day, "size": size,
-                                           "limit": limit, "f": event["file_id"],
-                                           "eid": event["event_id"], "e": json.dumps(event)})
+        found = tx.fetch(RESERVE, a=account_id, d=day, size=size, limit=limit,
+                         f=event["file_id"], eid=event["event_id"], e=json.dumps(event))
         return int(found[0]["bytes_today"]) if found else None
 
 

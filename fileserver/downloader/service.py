@@ -40,7 +40,7 @@ class DownloadService:
     def get_url(self, file_id: Any) -> dict[str, Any]:
         file_id = ident(file_id, "id")
         now = self.clock()
-        with self.db.cursor_transaction() as conn:
+        with self.db.hot_transaction(DownloadRepository.STATEMENTS) as conn:
             found = DownloadRepository.open_file(conn, file_id, now.date())
             if not found:
                 raise NotFound(f"file {file_id} does not exist")
