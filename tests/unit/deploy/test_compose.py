@@ -28,7 +28,8 @@ CONTAINER_PORTS = {"mongo": 27017, "postgres": 5432, "jetstream": 4222}
 REPLICATOR = REPO_ROOT / "deploy" / "replicator"
 IMPORT_TO_DIST = {"bson": "pymongo", "gridfs": "pymongo", "nats": "nats-py",
                   "google": "google-auth", "googleapiclient": "google-api-python-client",
-                  "prometheus_client": "prometheus-client", "yaml": "pyyaml"}
+                  "prometheus_client": "prometheus-client", "yaml": "pyyaml",
+                  "psycopg2": "psycopg2-binary"}
 
 
 def test_services_are_the_projects_with_pinned_images():
