@@ -6,6 +6,10 @@ import re
 import unicodedata
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from fileserver.errors import BadRequest
 
 KEY_FIELDS = ("type", "client_email", "private_key", "token_uri")
@@ -31,11 +35,20 @@ def service_account_key(value: Any) -> dict[str, Any]:
         raise BadRequest('key type must be "service_account"')
     if not _EMAIL.match(value["client_email"]) or len(value["client_email"]) > 320:
         raise BadRequest("key client_email is not an e-mail address")
-    if "PRIVATE KEY" not in value["private_key"]:
-        raise BadRequest("key private_key is not a PEM private key")
+    if not _is_rsa_private_key(value["private_key"]):
+        raise BadRequest("key private_key is not a PEM RSA private key")
     if not value["token_uri"].startswith(("https://", "http://")):
         raise BadRequest("key token_uri must be an http(s) URL")
     return value
+
+
+def _is_rsa_private_key(pem: str) -> bool:
+    """Google signs service-account JWTs with RS256: the key must parse as an RSA key."""
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return isinstance(key, rsa.RSAPrivateKey)
 
 
 def account_name(value: Any) -> str:

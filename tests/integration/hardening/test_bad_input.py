@@ -134,9 +134,6 @@ GARBAGE_PEM_KEY = {"type": "service_account", "client_email": "garbage-pem@p.exa
                                   "-----END PRIVATE KEY-----\n"}
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: fileserver.uploader.validation."
-                   "service_account_key only checks that private_key contains 'PRIVATE KEY'; "
-                   "a key that cannot be parsed is stored (201) unless ?verify=true")
 def test_a_key_whose_private_key_does_not_parse_is_refused(api):
     answer = send(api, "POST", "/function/drive-accounts/",
                   {"json": {"name": "garbage-pem", "key": GARBAGE_PEM_KEY}})

@@ -6,6 +6,8 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from fileserver.errors import BadRequest, ConfigError
 from fileserver.uploader import validation
@@ -13,9 +15,16 @@ from fileserver.uploader.crypto import KeyCipher
 from fileserver.uploader.jobs import job_body, message_id
 from fileserver.uploader.streams import BLOCK, multipart_file, raw_blocks
 
+
+def pem(key) -> str:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+RSA_PEM = pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+SECRET = RSA_PEM.splitlines()[1]  # a line of the key body: must never appear in a message
 KEY = {"type": "service_account", "client_email": "sa@p.iam.gserviceaccount.com",
-       "private_key": "-----BEGIN PRIVATE KEY-----\nSECRETSTUFF\n-----END PRIVATE KEY-----\n",
-       "token_uri": "https://oauth2.googleapis.com/token"}
+       "private_key": RSA_PEM, "token_uri": "https://oauth2.googleapis.com/token"}
 
 
 @pytest.mark.parametrize(("raw", "clean"), [
@@ -34,12 +43,15 @@ def test_filename_rejects_empty_or_invalid(raw):
 
 def test_key_validation_never_quotes_the_key():
     assert validation.service_account_key(dict(KEY)) == KEY
+    not_pem = RSA_PEM.replace(SECRET, SECRET[::-1])
+    ec_key = pem(ec.generate_private_key(ec.SECP256R1()))
     for broken in ({**KEY, "type": "user"}, {**KEY, "client_email": "nope"},
-                   {**KEY, "private_key": "SECRETSTUFF"}, {**KEY, "token_uri": "ftp://x"},
+                   {**KEY, "private_key": SECRET}, {**KEY, "private_key": not_pem},
+                   {**KEY, "private_key": ec_key}, {**KEY, "token_uri": "ftp://x"},
                    {k: v for k, v in KEY.items() if k != "token_uri"}, [KEY]):
         with pytest.raises(BadRequest) as info:
             validation.service_account_key(broken)
-        assert "SECRETSTUFF" not in info.value.message
+        assert SECRET not in info.value.message and SECRET[::-1] not in info.value.message
 
 
 def test_daily_limit_and_content_type():
@@ -87,7 +99,7 @@ def test_raw_blocks_detect_a_short_body():
 def test_key_cipher_round_trip_and_wrong_key():
     cipher = KeyCipher(Fernet.generate_key())
     token = cipher.encrypt(KEY)
-    assert "SECRETSTUFF" not in token and cipher.decrypt(token) == KEY
+    assert SECRET not in token and cipher.decrypt(token) == KEY
     with pytest.raises(ConfigError):
         KeyCipher(Fernet.generate_key()).decrypt(token)
     with pytest.raises(ConfigError):
