@@ -41,7 +41,8 @@ class Cleaner:
         for account in self.accounts.list_all():
             self.downloader.delete_replica(file_id, account.id)
             known = record.replicas.get(account.id)
-            self._delete_copies(account, file_id, known.drive_file_id if known else None)
+            if account.state != REMOVING:  # removing an account deletes all its copies
+                self._delete_copies(account, file_id, known.drive_file_id if known else None)
             self.files.remove_replica(file_id, account.id)
         if record.blob_id:
             self.blobs.delete(record.blob_id)

@@ -22,7 +22,7 @@ def stack(request: pytest.FixtureRequest):
         pytest.skip("no live_stack fixture yet (tests/conftest.py)")
 
 
-def test_upload_and_accounts_through_the_gateway(stack):
+def test_upload_and_accounts_through_the_gateway(stack, request: pytest.FixtureRequest):
     gateway = stack.gateway_url
     admin = {"Authorization": f"Bearer {stack.admin_token}"}
     key = make_key(f"live-{uuid.uuid4().hex[:8]}@p.iam.gserviceaccount.com")
@@ -30,6 +30,10 @@ def test_upload_and_accounts_through_the_gateway(stack):
                             json={"name": "live", "key": key})
     assert created.status_code == 201, created.text
     assert key["private_key"].splitlines()[1] not in created.text
+    # The key is unknown to the Drive emulator: left active on the shared session stack, it
+    # would keep every later upload "replicating".
+    request.addfinalizer(lambda: requests.delete(
+        f"{gateway}/function/drive-accounts/{created.json()['id']}", headers=admin, timeout=30))
 
     data = os.urandom(2 * 1024 * 1024 + 5)
     uploaded = requests.post(f"{gateway}/function/upload-file/", headers=admin, timeout=60,

@@ -111,3 +111,26 @@ def test_delete_skips_an_account_removed_while_it_runs(world):
     assert world.cleaner.delete_file("f1") == "deleted"
     assert all(f.owner == "acc3" for f in world.cloud.files.values())
     assert "f1" not in world.files.records
+
+
+def test_delete_does_not_wait_for_an_account_being_removed(world):
+    """A removing account's copies go with its removal job; a file deletion must not block
+    on that account (its token endpoint may be down for as long as the removal retries)."""
+    replicate_all(world, "f1")
+    world.files.update("f1", status="deleting")
+    world.accounts.set_state("acc2", "removing")
+    drives = world.cleaner.drives
+
+    class Down:
+        def for_account(self, account):
+            if account.id == "acc2":
+                raise world.cloud.Retryable("connection refused")
+            return drives.for_account(account)
+
+    world.cleaner.drives = Down()
+    assert world.cleaner.delete_file("f1") == "deleted"
+    assert "f1" not in world.files.records and ("f1", "acc2") not in world.downloader.registry
+    assert [f.owner for f in world.cloud.files.values()] == ["acc2"]  # removal deletes it
+    world.cleaner.drives = drives  # reachable again: the removal job finishes the job
+    assert world.cleaner.remove_account("acc2") == "removed"
+    assert world.cloud.files == {}
