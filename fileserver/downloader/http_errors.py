@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import logging
-
-from flask import Flask, Response
+import psycopg2
+from flask import Flask
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from fileserver.runtime.app import error_response
+from fileserver.runtime.outages import outage_as_503
 
-log = logging.getLogger("fileserver.downloader")
-RETRY_AFTER_SECONDS = "5"
+# psycopg2's own errors too: a pool that cannot reconnect raises them unwrapped.
+OUTAGES = (OperationalError, PoolTimeout, psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 def database_outage_as_503(app: Flask) -> Flask:
-    """Answer 503 ``database_unavailable`` with ``Retry-After`` when PostgreSQL is unreachable
-    or the pool is exhausted; the next request reconnects (nothing is cached on failure)."""
-
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(PoolTimeout)
-    def _outage(exc: Exception) -> Response:
-        log.error("database unavailable: %s", type(exc).__name__)
-        return error_response(503, "database_unavailable",
-                              "the Downloader database is unavailable, retry shortly",
-                              headers={"Retry-After": RETRY_AFTER_SECONDS})
-
-    return app
+    """503 ``database_unavailable`` when PostgreSQL is unreachable or the pool is exhausted."""
+    return outage_as_503(app, OUTAGES, "database_unavailable",
+                         "the Downloader database is unavailable, retry shortly")

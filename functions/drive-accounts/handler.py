@@ -10,8 +10,9 @@ from flask import jsonify, request
 from fileserver.errors import BadRequest
 from fileserver.runtime import function_app, json_body, paging, query_str, require_admin
 from fileserver.uploader.bootstrap import services
+from fileserver.uploader.http_errors import database_outage_as_503
 
-app = function_app("drive-accounts")
+app = database_outage_as_503(function_app("drive-accounts"))
 
 
 def _verify_flag() -> bool:

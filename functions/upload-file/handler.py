@@ -14,9 +14,10 @@ from fileserver.errors import AppError, BadRequest, PayloadTooLarge
 from fileserver.runtime import function_app, require_admin
 from fileserver.uploader import metrics, validation
 from fileserver.uploader.bootstrap import services
+from fileserver.uploader.http_errors import database_outage_as_503
 from fileserver.uploader.streams import multipart_file, raw_blocks
 
-app = function_app("upload-file")
+app = database_outage_as_503(function_app("upload-file"))
 
 
 def _body() -> tuple[str | None, str | None, Iterator[bytes]]:

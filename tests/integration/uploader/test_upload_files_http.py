@@ -9,6 +9,7 @@ import time
 import uuid
 from urllib.parse import urlparse
 
+import pytest
 import requests
 from bson import ObjectId
 
@@ -163,5 +164,24 @@ def test_upload_is_kept_when_jobs_cannot_be_published(uploader, tmp_path):
         metrics = requests.get(url + "/_/metrics", timeout=10).text
         assert 'fileserver_jobs_published_total{kind="replicate",outcome="error"} 1.0' in metrics
         assert "not published" in (tmp_path / "upload-file.log").read_text()
+    finally:
+        stop_pid(pid)
+
+
+@pytest.mark.parametrize(("function", "method", "path"), [
+    ("upload-file", "POST", "/?name=down.bin"), ("files", "GET", "/"),
+    ("drive-accounts", "GET", "/"),
+])
+def test_mongo_outage_is_a_clear_503(uploader, tmp_path, function, method, path):
+    closed = f"mongodb://127.0.0.1:{free_port()}/?serverSelectionTimeoutMS=500"
+    pid, url = start_function(function, {**uploader.env, "MONGO_URL": closed},
+                              tmp_path / f"{function}.log")
+    try:
+        response = requests.request(method, url + path, data=b"x" * 1000,
+                                    headers=uploader.admin, timeout=60)
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert response.json()["error"]["code"] == "database_unavailable"
+        assert "127.0.0.1" not in response.text and "Traceback" not in response.text
     finally:
         stop_pid(pid)
