@@ -75,7 +75,8 @@ class Supervisor:
             for part in self.parts:
                 if self.stopping.is_set():
                     return
-                if isinstance(part, AppProcess) and not part.running() and not self._held(part):
+                if (isinstance(part, AppProcess) or self._restart_requested(part)) \
+                        and not part.running() and not self._held(part):
                     log.warning("%s (pid %s) died; restarting", part.name, part.pid)
                     self.restarts[part.name] = self.restarts.get(part.name, 0) + 1
                     try:
@@ -86,6 +87,11 @@ class Supervisor:
 
     def _held(self, part: ManagedProcess) -> bool:
         return (self.config.dir / "hold" / part.name).exists()
+
+    def _restart_requested(self, part: ManagedProcess) -> bool:
+        """Servers (databases, NATS) are restarted only when a file ``DIR/restart/NAME`` asks
+        for it (fault tests); by default a dead database stays dead, as in production."""
+        return (self.config.dir / "restart" / part.name).exists()
 
     def stop_all(self) -> None:
         self.stopping.set()

@@ -46,6 +46,7 @@ class Api:
         self.secrets = [p.read_text().strip() for p in secrets_dir.iterdir() if p.is_file()]
         self.mongo = MongoClient(stack.env["MONGO_URL"], serverSelectionTimeoutMS=10_000)
         self.db = self.mongo[stack.env.get("MONGO_DB", "fileserver")]
+        self.keys: dict[str, dict] = {}  # account id -> the emulator's key, added here
 
     def url(self, path: str) -> str:
         return f"{self.gateway}{path}"
@@ -77,6 +78,7 @@ class Api:
         created = requests.post(self.url("/function/drive-accounts/"), headers=self.admin,
                                 json={"name": name, "key": key.json()}, timeout=30)
         assert created.status_code == 201, created.text
+        self.keys[created.json()["id"]] = key.json()
         return created.json()["id"]
 
     def upload(self, data: bytes, name: str) -> str:
