@@ -25,6 +25,8 @@ from pathlib import Path
 
 import requests
 
+from devstack.process import interrupt_on_sigterm
+
 NUMBER = r"([0-9][0-9,]*\.?[0-9]*)"
 
 
@@ -158,6 +160,7 @@ def run_all(selected: list[Benchmark]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=[b.module for b in BENCHMARKS])
     args = parser.parse_args(argv)

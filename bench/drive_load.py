@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from devstack.process import free_port
+from devstack.process import free_port, interrupt_on_sigterm
 from emulators.drive.server import DriveEmulator
 from fileserver.drive.client import DriveClient
 
@@ -93,6 +93,7 @@ def run(threads: int, seconds: float, work: Path) -> None:
 
 
 def main() -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)

@@ -21,7 +21,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from devstack.process import free_port
+from devstack.process import free_port, interrupt_on_sigterm
 from emulators.drive.server import DriveEmulator
 from fileserver.drive.client import DriveClient
 
@@ -107,6 +107,7 @@ def report(size_mib: int, baseline: int, up_peak: int, down_peak: int, up_s: flo
 
 
 def main() -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--mb", type=int, default=200, help="file size in MiB")
     args = parser.parse_args()

@@ -32,7 +32,7 @@ import requests
 
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
-from devstack.process import free_port, stop_pid, wait_until
+from devstack.process import free_port, interrupt_on_sigterm, stop_pid, wait_until
 from fileserver.downloader.db import Database, migrate
 from fileserver.downloader.repository import RegistryRepository
 
@@ -181,6 +181,7 @@ def paced(args: argparse.Namespace, targets: dict[str, tuple[str, str]]) -> None
 
 
 def main() -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])

@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.replication_stack import Live, start_live, stop_live
 from devstack.mongo import MongoWireServer
 from devstack.postgres import PostgresServer
-from devstack.process import free_port, wait_until
+from devstack.process import free_port, interrupt_on_sigterm, wait_until
 from fileserver.drive.client import DriveClient
 
 MB = 1024 * 1024
@@ -78,6 +78,7 @@ def run(sizes: list[int], accounts: int, base: Path) -> None:
 
 
 def main() -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,10,100", help="file sizes in MB, comma-separated")
     parser.add_argument("--accounts", type=int, default=8)

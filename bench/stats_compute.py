@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from devstack.process import free_port, stop_pid, wait_until
+from devstack.process import free_port, interrupt_on_sigterm, stop_pid, wait_until
 from fileserver.stats import compute
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,6 +124,7 @@ def bench_process(events: list[dict], accounts: int) -> tuple[float, list[float]
 
 
 def main(argv: list[str] | None = None) -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000)

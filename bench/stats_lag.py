@@ -26,6 +26,8 @@ from typing import Any
 
 import requests
 
+from devstack.process import interrupt_on_sigterm
+
 _local = threading.local()
 
 
@@ -170,6 +172,7 @@ def converge(gateway: str, load: Load, poller: Poller, baseline: int,
 
 
 def main(argv: list[str] | None = None) -> int:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gateway", default=os.environ.get("GATEWAY_URL",

@@ -34,7 +34,7 @@ from pymongo import MongoClient
 
 from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
-from devstack.process import free_port, stop_pid, wait_until
+from devstack.process import free_port, interrupt_on_sigterm, stop_pid, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 MB = 1024 * 1024
@@ -120,6 +120,7 @@ def timed_gridfs_put(mongo_url: str, db_name: str, size: int) -> float:
 
 
 def main() -> None:
+    interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mb", type=int, default=1024)

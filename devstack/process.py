@@ -154,3 +154,13 @@ def wait_until(check: Callable[[], bool], timeout: float,
             extra = failure() if failure else None
             raise StartError(f"not ready after {timeout:.0f}s" + (f"\n{extra}" if extra else ""))
         time.sleep(interval)
+
+
+def interrupt_on_sigterm() -> None:
+    """Treat SIGTERM like Ctrl-C: ``finally`` blocks and fixture teardowns then run, so a
+    script or a test run stopped by ``kill`` or a timeout still stops what it started."""
+
+    def _interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, _interrupt)

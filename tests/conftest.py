@@ -13,7 +13,7 @@ from devstack.config import StackConfig
 from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
-from devstack.process import free_port
+from devstack.process import free_port, interrupt_on_sigterm
 from devstack.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +28,11 @@ def server_tmp_dir(prefix: str) -> Path:
     """
     return Path(tempfile.mkdtemp(prefix=f"fileserver-{prefix}-"))
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A run stopped by a timeout or `kill` still tears its fixtures down (servers, stacks).
+    interrupt_on_sigterm()
 
 @pytest.fixture
 def stack_dir() -> Iterator[Path]:
