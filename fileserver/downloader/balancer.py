@@ -1,4 +1,8 @@
-"""Which account serves the next download of a file: pure, so it is unit-tested directly.
+"""Which account serves the next download of a file: the policy in plain Python.
+
+get-url runs the same policy inside PostgreSQL (``fs_get_url`` in migration 003, one round
+trip); this module is its readable reference, unit-tested directly, and
+``tests/integration/downloader/test_get_url_policy_sql.py`` checks that both always agree.
 
 Policy: rotate through the file's holders in account-id order, starting after the account
 chosen last for that file, and take the first one whose bytes handed out today are within

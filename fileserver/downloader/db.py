@@ -55,37 +55,32 @@ class Database:
         finally:
             raw.close()
 
-    @contextmanager
-    def hot_transaction(self, statements: tuple[Prepared, ...]) -> Iterator[HotTransaction]:
-        """One transaction over server-side prepared ``statements``, on a plain psycopg2
-        connection of the autocommit pool (committed, or rolled back on error).
+    def call(self, statement: Prepared, **params: Any) -> list[dict[str, Any]]:
+        """Run ``statement`` on its own (autocommit: one statement, one transaction), prepared
+        server-side once per pooled connection, on a plain psycopg2 cursor.
 
-        For the hot path (get-url): records and SQLAlchemy's text() compile and wrap every
-        statement and row, and PostgreSQL would parse and plan each statement again. Here
-        each pooled connection prepares the statements once (the pool clears ``info`` when
-        it reconnects), BEGIN travels with the first statement and nothing is wrapped.
+        For the hot path (get-url, one PL/pgSQL call): records and SQLAlchemy's text() compile
+        and wrap every statement and row, and PostgreSQL would parse and plan each call again.
+        The pool clears ``info`` when it reconnects, so a new connection prepares again.
         """
-        conn = self.records.get_engine().raw_connection()
+        try:
+            conn = self.records.get_engine().raw_connection()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            raise OperationalError("connect", None, exc) from exc
         try:
             cursor = conn.cursor()
             prepared = conn.info.setdefault("prepared", set())
-            for statement in statements:
-                if statement.name not in prepared:
-                    cursor.execute(statement.prepare_sql)
-                    prepared.add(statement.name)
-            tx = HotTransaction(cursor)
-            try:
-                yield tx
-                if tx.open:
-                    cursor.execute("COMMIT")
-            except BaseException:
-                if tx.open and not conn.closed:
-                    cursor.execute("ROLLBACK")
-                raise
+            if statement.name not in prepared:
+                cursor.execute(statement.prepare_sql)
+                prepared.add(statement.name)
+            cursor.execute(statement.execute_sql, statement.args(params))
+            names = [column.name for column in cursor.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()] \
+                if names else []
         except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
             conn.invalidate()  # never hand a dead connection to the next request
             # As SQLAlchemy's own error, so callers map an outage the same way everywhere.
-            raise OperationalError("get-url transaction", None, exc) from exc
+            raise OperationalError(statement.name, None, exc) from exc
         finally:
             conn.close()  # back to the pool
 
@@ -118,23 +113,6 @@ class Prepared:
 
     def args(self, params: dict[str, Any]) -> list[Any]:
         return [params[name] for name in self.params]
-
-
-class HotTransaction:
-    """Runs prepared statements in one transaction; BEGIN rides on the first one."""
-
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-        self.open = False
-
-    def fetch(self, statement: Prepared, **params: Any) -> list[dict[str, Any]]:
-        sql = statement.execute_sql if self.open else f"BEGIN; {statement.execute_sql}"
-        self.open = True
-        self.cursor.execute(sql, statement.args(params))
-        if self.cursor.description is None:
-            return []
-        names = [column.name for column in self.cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
 
 
 def migration_files() -> list[tuple[str, str]]:

@@ -7,13 +7,12 @@ version and also wins a tie, so any order of duplicated messages ends in the sam
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
 import records
 
-from fileserver.downloader.db import Database, HotTransaction, Prepared, rows
+from fileserver.downloader.db import Database, Prepared, rows
 
 _NEWER = "{t}.version < EXCLUDED.version"
 _DELETE_WINS = ("({t}.version < EXCLUDED.version "
@@ -103,62 +102,22 @@ class RegistryRepository:
         }
 
 
-# Locks the file's cursor row (created on the first call; only for a live file), so the calls
-# for one file take their turns one after another, and reads the file and its holders.
-OPEN_SQL = """
-WITH cur AS (
-    INSERT INTO file_cursor AS c (file_id, last_account_id)
-    SELECT id, '' FROM files WHERE id = :f AND NOT deleted
-    ON CONFLICT (file_id) DO UPDATE SET last_account_id = c.last_account_id
-    RETURNING last_account_id
-)
-SELECT f.name, f.size, cur.last_account_id, h.account_id, h.url, h.daily_limit_bytes,
-       h.bytes_today, h.has_usage_row
-FROM files f CROSS JOIN cur
-LEFT JOIN LATERAL (
-    SELECT r.account_id, r.url, a.daily_limit_bytes, COALESCE(u.bytes_today, 0) AS bytes_today,
-           u.account_id IS NOT NULL AS has_usage_row
-    FROM replicas r JOIN accounts a ON a.id = r.account_id
-    LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d
-    WHERE r.file_id = f.id AND NOT r.deleted AND a.active AND NOT a.deleted
-) h ON true
-WHERE f.id = :f AND NOT f.deleted
-"""
-
-# Reserves the bytes (only if the limit still allows), and only then moves the cursor and
-# writes the download event to the outbox: all or nothing, in the caller's transaction.
-RESERVE_SQL = """
-WITH res AS (
-    UPDATE account_usage SET bytes_today = bytes_today + :size, urls_today = urls_today + 1
-    WHERE account_id = :a AND day = :d AND bytes_today + :size <= :limit
-    RETURNING bytes_today
-), cur AS (
-    UPDATE file_cursor SET last_account_id = :a
-    WHERE file_id = :f AND EXISTS (SELECT 1 FROM res)
-), ob AS (
-    INSERT INTO outbox (event_id, event) SELECT :eid, CAST(:e AS jsonb) FROM res
-)
-SELECT bytes_today FROM res
-"""
-
-
-OPEN = Prepared("fs_get_url_open", OPEN_SQL)
-RESERVE = Prepared("fs_get_url_reserve", RESERVE_SQL)
+# One call does the whole get-url transaction (migration 003_get_url_function.sql).
+GET_URL = Prepared("fs_get_url_call", "SELECT * FROM fs_get_url(:f, :d, :eid, :at)")
 
 
 class DownloadRepository:
-    """The two statements of one get-url transaction, and the usage rows they need.
+    """get-url's one statement, and the usage rows it needs.
 
-    They run prepared, on a plain psycopg2 cursor (``Database.hot_transaction``): get-url is
-    the hot path, and records/SQLAlchemy's per-statement overhead was most of its CPU.
+    The call runs prepared, on a plain psycopg2 cursor (``Database.call``): get-url is the
+    hot path, and records/SQLAlchemy's per-statement overhead and three round trips per call
+    (BEGIN + read, reserve, COMMIT) were most of its cost.
     """
 
-    STATEMENTS = (OPEN, RESERVE)
-
     @staticmethod
-    def open_file(tx: HotTransaction, file_id: str, day: date) -> list[dict[str, Any]]:
-        """No rows: no such live file. Else one row per holder (``account_id`` None: none)."""
-        return tx.fetch(OPEN, f=file_id, d=day)
+    def get_url(db: Database, file_id: str, day: date, event_id: str, at: str) -> dict[str, Any]:
+        """The outcome of one get-url (see the SQL function for the outcomes and columns)."""
+        return db.call(GET_URL, f=file_id, d=day, eid=event_id, at=at)[0]
 
     @staticmethod
     def ensure_usage_rows(db: Database, account_ids: list[str], day: date) -> None:
@@ -167,17 +126,6 @@ class DownloadRepository:
         keeps concurrent get-url transactions free of deadlocks."""
         db.run("INSERT INTO account_usage (account_id, day) SELECT a, :d FROM unnest(:ids) AS a "
                "ON CONFLICT (account_id, day) DO NOTHING", ids=account_ids, d=day)
-
-    @staticmethod
-    def reserve(tx: HotTransaction, account_id: str, day: date, size: int, limit: int,
-                event: dict[str, Any]) -> int | None:
-        """Add ``size`` to the account's bytes today unless that passes ``limit``; if it did,
-        also move the file's cursor and queue ``event``. Returns the new total or None."""
-        if size > limit:
-            return None
-        found = tx.fetch(RESERVE, a=account_id, d=day, size=size, limit=limit,
-                         f=event["file_id"], eid=event["event_id"], e=json.dumps(event))
-        return int(found[0]["bytes_today"]) if found else None
 
 
 class UsageRepository:

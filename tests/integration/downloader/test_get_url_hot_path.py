@@ -1,4 +1,4 @@
-"""get-url's prepared-statement path (``Database.hot_transaction``) against a real PostgreSQL."""
+"""get-url's prepared-statement path (``Database.call``) against a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,11 @@ from tests.integration.downloader.test_repository_and_service import seed
 
 
 def terminate_other_backends(db: Database) -> None:
-    db.run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-           "WHERE pid <> pg_backend_pid() AND datname = current_database()")
+    """Kill every other session, from the transaction pool: the autocommit pool's
+    connections (get-url's) are all dropped while they sit idle in their pool."""
+    with db.transaction() as conn:
+        conn.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                   "WHERE pid <> pg_backend_pid() AND datname = current_database()")
 
 
 def test_statements_are_prepared_once_per_connection(db: Database) -> None:
@@ -23,7 +26,7 @@ def test_statements_are_prepared_once_per_connection(db: Database) -> None:
     assert accounts == ["acc0", "acc1", "acc0", "acc1"]
     with db.records.get_engine().raw_connection() as conn:  # type: ignore[attr-defined]
         prepared = conn.info.get("prepared", set())
-    assert prepared == {"fs_get_url_open", "fs_get_url_reserve"}
+    assert prepared == {"fs_get_url_call"}
 
 
 def test_a_failed_reservation_rolls_back_and_the_connection_is_reused(db: Database) -> None:
