@@ -65,8 +65,9 @@ def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess
 
 def start_function(name: str, env: dict[str, str], tmp: Path, procs: list) -> str:
     port = free_port()
+    # No --threads: the local stack's own defaults (fileserver.runtime.serve, gateway).
     procs.append(start_process(["-m", "fileserver.runtime.serve", f"functions/{name}", "--port",
-                                str(port), "--threads", "16"], env, tmp / f"{name}.log"))
+                                str(port)], env, tmp / f"{name}.log"))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/_/health", timeout=1).ok, 30)
     return url
@@ -77,7 +78,7 @@ def start_gateway(functions: dict[str, str], nats_url: str, tmp: Path, procs: li
     registry = tmp / "functions.json"
     registry.write_text(json.dumps(functions))
     procs.append(start_process(["-m", "devstack.gateway", "--port", str(port), "--functions",
-                                str(registry), "--nats-url", nats_url, "--threads", "64"],
+                                str(registry), "--nats-url", nats_url],
                                {}, tmp / "gateway.log"))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
