@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 
-from fileserver.config import float_setting, gateway_url, int_setting, secret
+from fileserver.config import gateway_url, int_setting, secret
 from fileserver.stats.compute import CapacityTarget
 from fileserver.stats.downloader_client import DownloaderClient
 from fileserver.stats.service import StatsService
-from fileserver.stats.snapshot import CachingDownloader
 
 DEFAULT_DAILY_LIMIT_BYTES = 100 * 10**9
 
@@ -25,6 +24,5 @@ def capacity_target() -> CapacityTarget:
 
 @functools.cache
 def stats_service() -> StatsService:
-    client = DownloaderClient(gateway_url(), secret("admin-token"))
-    max_age = float_setting("STATS_SNAPSHOT_MAX_AGE_SECONDS", 1.0)
-    return StatsService(CachingDownloader(client, max_age), capacity_target())
+    return StatsService(DownloaderClient(gateway_url(), secret("admin-token")),
+                        capacity_target())

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from fileserver.errors import BadRequest
+from fileserver.errors import BadRequest, UpstreamError
 from fileserver.stats import compute, metrics
+
+log = logging.getLogger("fileserver.stats")
 
 
 class Downloader(Protocol):
@@ -44,15 +47,30 @@ class StatsService:
         metrics.EVENTS_INGESTED.labels("accepted").inc(len(unique))
         metrics.EVENTS_INGESTED.labels("duplicate").inc(dropped)
         metrics.DUPLICATES_DROPPED.inc(dropped)
-        rows = self.downloader.account_rows()
-        now = self.clock()
-        summary = compute.summary(rows, compute.increments(unique, "account_id"), now, self.target)
-        answer = self.downloader.ingest({"events": [e.to_json() for e in unique],
-                                         "summary": summary})
+        answer = self.downloader.ingest({"events": [e.to_json() for e in unique]})
         self._observe_ingested(unique, answer)
+        summary = self._summary_after_ingest()
         return {"received": len(events), "unique": len(unique), "duplicates_in_batch": dropped,
                 "applied": answer.get("applied"), "duplicates_at_ingest": answer.get("duplicates"),
                 "summary": summary}
+
+    def _summary_after_ingest(self) -> dict[str, Any] | None:
+        """The derived figures from the Downloader's rows read *after* this batch was stored.
+
+        Batches are computed concurrently; a summary built from a snapshot read before the
+        ingest plus the batch's own increments would miss the other batches (and count a
+        resent event twice). The clock is read before the snapshot, and the Downloader keeps
+        the summary with the latest ``computed_at``: any ingest the snapshot missed finished
+        after that moment, so its own batch's summary is newer and wins.
+        """
+        now = self.clock()
+        try:
+            summary = compute.summary(self.downloader.account_rows(), {}, now, self.target)
+            self.downloader.ingest({"events": [], "summary": summary})
+        except UpstreamError as exc:  # the events are stored; the next batch refreshes it
+            log.warning("summary not refreshed: %s", exc)
+            return None
+        return summary
 
     def _observe_ingested(self, events: list[compute.DownloadEvent],
                           answer: dict[str, Any]) -> None:

@@ -79,8 +79,7 @@ def stats_compute(gateway: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     port = free_port()
     log = tmp_path_factory.mktemp("stats") / "stats-compute.log"
     env = {**os.environ, "GATEWAY_URL": gateway, "FILESERVER_ADMIN_TOKEN": TOKEN,
-           "TARGET_MONTHLY_USERS": "1000000", "TARGET_MB_PER_USER": "500",
-           "STATS_SNAPSHOT_MAX_AGE_SECONDS": "0"}
+           "TARGET_MONTHLY_USERS": "1000000", "TARGET_MB_PER_USER": "500"}
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve",
                                  "functions/stats-compute", "--port", str(port)], cwd=ROOT, env=env,
@@ -108,12 +107,13 @@ def test_a_batch_reaches_stats_ingest_bucketed_deduplicated_and_summarized(stats
     response = requests.post(stats_compute, json={"events": batch}, timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["duplicates_in_batch"] == 1
-    [ingest] = GatewayStandIn.received
+    ingest, refresh = GatewayStandIn.received  # the events, then the summary read after them
     assert ingest["path"] == "/function/stats-ingest"
     assert ingest["auth"] == f"Bearer {TOKEN}"
     assert [(e["event_id"], e["day"]) for e in ingest["body"]["events"]] == [
         ("e1", "2026-11-24"), ("e2", "2026-11-25"), ("e3", "2026-11-25")]
-    summary = ingest["body"]["summary"]
+    assert "summary" not in ingest["body"] and refresh["body"]["events"] == []
+    summary = refresh["body"]["summary"]
     assert summary["balance"]["accounts"] == 600  # both pages of account-stats were read
     assert summary["capacity"]["accounts_needed_target"] == 165
     assert [(p["offset"], p["limit"]) for p in GatewayStandIn.pages] == [(0, 500), (500, 500)]
@@ -138,7 +138,7 @@ def test_a_brief_downloader_outage_is_retried(stats_compute):
     response = requests.post(stats_compute, json={"events": [event("r1", "2026-11-25T01:00Z")]},
                              timeout=10)
     assert response.status_code == 200, response.text
-    assert len(GatewayStandIn.received) == 3  # two 503s, then applied
+    assert len(GatewayStandIn.received) == 4  # two 503s, then applied, then the summary
 
 
 def test_a_downloader_that_stays_down_is_a_502(stats_compute):
