@@ -96,9 +96,17 @@ def total_downloads() -> int:
     return sum(row["downloads"] for row in quiet("report", "accounts"))
 
 
+def summary_caught_up() -> bool:
+    """The summary is refreshed right after each batch is stored: a moment behind the rows."""
+    today = sum(row["bytes_today"] for row in quiet("report", "accounts"))
+    return quiet("report", "summary")["projection"]["bytes_today"] == today
+
+
 def wait_counted(expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while total_downloads() < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    while not summary_caught_up() and time.monotonic() < deadline:
         time.sleep(0.5)
     print(f"  {total_downloads()} downloads counted (expected {expected})")
 
