@@ -105,6 +105,15 @@ class AccountRepository:
             self._raise_missing_or_removing(account_id)
         return Account.from_doc(doc)
 
+    def disable_if_active(self, account_id: str) -> Account | None:
+        """State ``disabled`` for an ``active`` account (the replicator, when Google refuses
+        its key); None if it is not active any more. An admin sets it active again."""
+        doc = self.col.find_one_and_update(
+            {"_id": account_id, "state": "active"},
+            {"$set": {"state": "disabled", "updated_at": utcnow()}, "$inc": {"version": 1}},
+            projection={"key": 0}, return_document=ReturnDocument.AFTER)
+        return Account.from_doc(doc) if doc else None
+
     def mark_removing(self, account_id: str) -> Account:
         """State ``removing`` (the replicator deletes its copies, then ``finish_removal``)."""
         doc = self.col.find_one_and_update(

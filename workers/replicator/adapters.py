@@ -41,6 +41,10 @@ class MongoAccounts:
     def finish_removal(self, account_id: str) -> None:
         self.repository.finish_removal(account_id)
 
+    def disable(self, account_id: str) -> Account | None:
+        found = self.repository.disable_if_active(account_id)
+        return to_account(found) if found else None
+
 
 class MongoFiles:
     def __init__(self, repository: FileRepository) -> None:

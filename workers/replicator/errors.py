@@ -42,3 +42,8 @@ def is_permanent(exc: BaseException) -> bool:
     """Only errors known to repeat forever end a job; anything else is retried (bounded by
     ``max_deliver``) and reconciliation picks up whatever the retries did not fix."""
     return bool(_names(exc) & PERMANENT_NAMES)
+
+
+def is_key_rejected(exc: BaseException) -> bool:
+    """Google refused the account's key (token refresh failed: revoked, deleted, wrong key)."""
+    return "DriveFatalError" in _names(exc) and getattr(exc, "reason", "") == "authError"

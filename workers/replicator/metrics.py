@@ -36,6 +36,9 @@ class ReplicatorMetrics:
                             ["kind", "outcome"], registry=reg)
         self.bytes = Counter("fileserver_replication_bytes_total",
                              "Bytes placed on Drive, by how they got there", ["mode"], registry=reg)
+        self.accounts_disabled = Counter(
+            "fileserver_replication_accounts_disabled_total",
+            "Accounts disabled because Google refused their key", registry=reg)
         self.repairs = Counter("fileserver_reconcile_repairs_total", "Drift repaired",
                                ["action"], registry=reg)
 

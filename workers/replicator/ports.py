@@ -16,6 +16,8 @@ class AccountStore(Protocol):
     def list_all(self) -> list[Account]: ...
     def finish_removal(self, account_id: str) -> None:
         """Forget an account in state ``removing`` once its copies are gone."""
+    def disable(self, account_id: str) -> Account | None:
+        """``active`` -> ``disabled``; the account as it is now, or None if it was not active."""
 
 
 class FileStore(Protocol):

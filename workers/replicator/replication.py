@@ -12,7 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from workers.replicator.errors import PermanentError, TransientError, is_not_found, is_transient
+from workers.replicator.errors import (
+    PermanentError,
+    TransientError,
+    is_key_rejected,
+    is_not_found,
+    is_transient,
+)
 from workers.replicator.metrics import ReplicatorMetrics
 from workers.replicator.model import UPLOADED, Account, DriveFile, FileRecord
 from workers.replicator.ports import (
@@ -51,16 +57,25 @@ class Replicator:
         if not targets:
             raise TransientError("no active Drive account to replicate to")
         self.downloader.put_file(record)
-        source = self._ensure_source(record, targets)
+        rejected: list[Account] = []
+        source = self._ensure_source(record, targets, rejected)
         for account in targets:
             record = self._current(file_id)
             if record is None:
                 return self._deleted_meanwhile(file_id)
-            if account.id not in record.replicas:
-                self._ensure_replica(record, account, source)
+            if account.id not in record.replicas and account not in rejected:
+                try:
+                    self._ensure_replica(record, account, source)
+                except Exception as exc:
+                    if not is_key_rejected(exc):
+                        raise
+                    rejected.append(account)
+        # Some account took the file, so the fault is the refused keys', not ours (a wrong
+        # clock or a revoked project would refuse every key: then nothing is disabled).
+        self._disable(rejected)
         if self._current(file_id) is None:
             return self._deleted_meanwhile(file_id)
-        return self._finish(file_id, targets)
+        return self._finish(file_id, [a for a in targets if a not in rejected])
 
     def _current(self, file_id: str) -> FileRecord | None:
         record = self.files.get(file_id)
@@ -73,17 +88,38 @@ class Replicator:
             self.on_deleted(file_id)
         return "skipped"
 
-    def _ensure_source(self, record: FileRecord, targets: list[Account]) -> Source:
+    def _ensure_source(self, record: FileRecord, targets: list[Account],
+                       rejected: list[Account]) -> Source:
+        """The copy the others are made from: an existing replica, else an upload to the
+        first account that accepts it (accounts whose key Google refuses go to ``rejected``)."""
         for account in targets:
             if account.id in record.replicas:
                 return account, record.replicas[account.id].drive_file_id
-        first = targets[0]
-        drive = self.drives.for_account(first)
-        drive_id = self._adopt_existing(record, drive)
-        if drive_id is None:
-            drive_id = self._upload(record, drive)
-        self._register(record, first, drive, drive_id)
-        return first, drive_id
+        for account in targets:
+            try:
+                drive = self.drives.for_account(account)
+                drive_id = self._adopt_existing(record, drive)
+                if drive_id is None:
+                    drive_id = self._upload(record, drive)
+            except Exception as exc:
+                if not is_key_rejected(exc):
+                    raise
+                rejected.append(account)
+                continue
+            self._register(record, account, drive, drive_id)
+            return account, drive_id
+        raise TransientError(f"Google refused the key of every active account ({len(targets)})")
+
+    def _disable(self, accounts: list[Account]) -> None:
+        """Take accounts whose key Google refused out of replication and of get-url."""
+        for account in accounts:
+            disabled = self.accounts.disable(account.id)
+            if disabled is None:
+                continue  # an admin changed it meanwhile
+            self.downloader.put_account(disabled)
+            self.metrics.accounts_disabled.inc()
+            log.warning("account %s (%s): Google refused its key; disabled. Fix the key and "
+                        "set the account active again.", account.id, account.email)
 
     def _ensure_replica(self, record: FileRecord, account: Account, source: Source) -> None:
         drive = self.drives.for_account(account)

@@ -29,7 +29,7 @@ class DriveNotFound(Exception):
 
 
 class DriveFatalError(Exception):
-    pass
+    reason = "authError"  # the fake's only fatal error: a refused key
 
 
 @dataclass
@@ -159,6 +159,12 @@ class FakeAccountStore:
 
     def finish_removal(self, account_id: str) -> None:
         self.accounts.pop(account_id, None)
+
+    def disable(self, account_id: str) -> Account | None:
+        if self.accounts.get(account_id) is None or not self.accounts[account_id].active:
+            return None
+        self.set_state(account_id, "disabled")
+        return self.accounts[account_id]
 
 
 class FakeBlobStore:

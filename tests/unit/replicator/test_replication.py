@@ -128,3 +128,31 @@ def test_parse_job_validates():
                 {"kind": "account-added", "file_id": "x"}, {"kind": "replicate", "file_id": 3}):
         with pytest.raises(PermanentError):
             parse_job(bad)
+
+
+@pytest.mark.parametrize("refused", ["acc1", "acc3"])  # the upload target, a copy target
+def test_an_account_whose_key_is_refused_is_disabled_and_the_file_still_uploads(world, refused):
+    world.cloud.unreachable.add(refused)
+    world.files.add("f1", b"data" * 100)
+    assert world.replicator.replicate("f1") == "uploaded"
+    assert world.accounts.get(refused).state == "disabled"
+    assert world.downloader.accounts[refused].active is False  # get-url stops using it
+    assert world.metrics.accounts_disabled._value.get() == 1
+    record = world.files.get("f1")
+    assert set(record.replicas) == {"acc1", "acc2", "acc3", "acc4"} - {refused}
+    assert world.cloud.uploaded_bytes == 400  # still uploaded once
+    # The admin fixes the key and sets the account active again: it is backfilled.
+    world.cloud.unreachable.clear()
+    world.accounts.set_state(refused, "active")
+    world.handlers.account_updated(refused)
+    assert len(world.copies(refused, "f1")) == 1
+
+
+def test_when_google_refuses_every_key_nothing_is_disabled(world):
+    """A wrong clock or a revoked project refuses every key: not the accounts' fault."""
+    world.cloud.unreachable.update({"acc1", "acc2", "acc3", "acc4"})
+    world.files.add("f1", b"data")
+    with pytest.raises(TransientError, match="every active account"):
+        world.replicator.replicate("f1")
+    assert all(a.state == "active" for a in world.accounts.list_all())
+    assert world.files.get("f1").status == "replicating"
