@@ -73,6 +73,8 @@ class Replicator:
         # Some account took the file, so the fault is the refused keys', not ours (a wrong
         # clock or a revoked project would refuse every key: then nothing is disabled).
         self._disable(rejected)
+        for account in rejected:  # its pending entry: nothing is coming until it is active
+            self.files.remove_replica(file_id, account.id)
         if self._current(file_id) is None:
             return self._deleted_meanwhile(file_id)
         return self._finish(file_id, [a for a in targets if a not in rejected])

@@ -37,9 +37,10 @@ def test_a_refused_key_disables_its_account_and_nothing_waits_on_it(live_stack, 
     account = requests.get(f"{gateway}/function/drive-accounts/{refused}", headers=admin,
                            timeout=10).json()
     assert account["state"] == "disabled"
-    replicas = requests.get(file_url, timeout=10).json()["replicas"]["accounts"]
-    ready = {r["account_id"] for r in replicas if r["state"] == "ready"}
-    assert good in ready and refused not in ready
+    replicas = requests.get(file_url, timeout=10).json()["replicas"]
+    listed = {r["account_id"]: r["state"] for r in replicas["accounts"]}
+    assert listed[good] == "ready" and refused not in listed  # not "pending" forever
+    assert replicas["ready"] == replicas["total"]
     handed = {requests.get(f"{gateway}/function/get-url", params={"id": stored["id"]},
                            timeout=10).json()["account_id"] for _ in range(6)}
     assert refused not in handed and good in handed
