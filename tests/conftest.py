@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,16 +71,22 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoWire
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def live_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The whole local stack (every function, workers, gateway) on free ports in a temp dir."""
-    base = server_tmp_dir("live")
+@contextmanager
+def own_stack(name: str) -> Iterator[LocalStack]:
+    """The whole local stack (every function, workers, gateway) on free ports in a fresh
+    server directory; always stopped (by pid) and removed, also when it fails to come up."""
+    base = server_tmp_dir(name)
     stack = LocalStack(StackConfig.free(base / "stack"))
     try:
         stack.up()
-    except Exception:
+        yield stack
+    finally:
         stack.down()
-        raise
-    yield stack
-    stack.down()
-    shutil.rmtree(base, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def live_stack() -> Iterator[LocalStack]:
+    """The stack the integration tests share for the whole session."""
+    with own_stack("live") as stack:
+        yield stack

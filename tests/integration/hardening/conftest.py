@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import requests
 from pymongo import MongoClient
 
 from devstack.process import wait_until
+from tests.conftest import own_stack
 
 LEAK_MARKERS = ("Traceback", 'File "/', "PRIVATE KEY-----", "MIIE",
                 "psycopg2", "pymongo", "sqlalchemy")
@@ -97,6 +99,18 @@ class Api:
     def leaks(self, text: str) -> list[str]:
         markers = [m for m in LEAK_MARKERS if m in text]
         return markers + ["a secret" for s in self.secrets if s and s in text]
+
+
+@contextmanager
+def api_on_own_stack(name: str) -> Iterator[Api]:
+    """An Api on a whole stack of its own (tests that start from empty reports or fuzz the
+    internal calls); the stack is stopped and removed afterwards."""
+    with own_stack(name) as stack:
+        client = Api(stack)
+        try:
+            yield client
+        finally:
+            client.mongo.close()
 
 
 @pytest.fixture(scope="package")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import threading
 import time
 from collections import Counter
@@ -21,12 +20,10 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from devstack.config import StackConfig
 from devstack.process import wait_until
 from devstack.stack import Stack
 from fileserver.drive.client import DriveClient
-from tests.conftest import server_tmp_dir
-from tests.integration.hardening.conftest import Api
+from tests.integration.hardening.conftest import Api, api_on_own_stack
 
 pytestmark = pytest.mark.slow
 
@@ -99,16 +96,8 @@ class Workload:
 
 @pytest.fixture(scope="module")
 def fault_stack() -> Iterator[Api]:
-    base = server_tmp_dir("fault-stack")
-    stack = Stack(StackConfig.free(base / "stack"))
-    try:
-        stack.up()
-        client = Api(stack)
-        yield client
-        client.mongo.close()
-    finally:
-        stack.down()
-        shutil.rmtree(base, ignore_errors=True)
+    with api_on_own_stack("fault-stack") as api:
+        yield api
 
 
 def restart(stack: Stack, name: str) -> None:

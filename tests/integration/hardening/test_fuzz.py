@@ -9,7 +9,6 @@ every operation, internal ones included, with more examples on a stack of its ow
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -23,11 +22,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from devstack.config import StackConfig
 from devstack.process import wait_until
-from devstack.stack import Stack
-from tests.conftest import server_tmp_dir
-from tests.integration.hardening.conftest import Api
+from tests.integration.hardening.conftest import Api, api_on_own_stack
 from tests.unit.openapi.test_openapi_matches_code import DOCUMENT, documented_operations
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -122,16 +118,8 @@ def test_public_operations_never_fail_or_break_the_schema(public_schema, api, fu
 
 @pytest.fixture(scope="module")
 def own_stack_api() -> Iterator[Api]:
-    base = server_tmp_dir("fuzz-stack")
-    stack = Stack(StackConfig.free(base / "stack"))
-    try:
-        stack.up()
-        client = Api(stack)
-        yield client
-        client.mongo.close()
-    finally:
-        stack.down()
-        shutil.rmtree(base, ignore_errors=True)
+    with api_on_own_stack("fuzz-stack") as api:
+        yield api
 
 
 @pytest.mark.slow
