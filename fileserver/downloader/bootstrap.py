@@ -78,4 +78,5 @@ def sync_service() -> SyncService:
 
 @once
 def report_service() -> ReportService:
-    return ReportService(StatsRepository(database()))
+    return ReportService(StatsRepository(database()),
+                         retention_days=int_setting("STATS_EVENT_RETENTION_DAYS", 7))

@@ -15,3 +15,5 @@ DAILY_LIMIT_SHARE = Gauge("fileserver_account_daily_limit_share",
 OUTBOX_PENDING = Gauge("fileserver_outbox_pending", "Download events not yet relayed to Stats")
 EVENTS_INGESTED = Counter("fileserver_stats_events_ingested_total",
                           "Download events received by stats-ingest", ["outcome"])
+EVENT_IDS_PRUNED = Counter("fileserver_stats_event_ids_pruned_total",
+                           "Ingested event ids forgotten after the retention (stats_events)")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fileserver.downloader import metrics
@@ -12,6 +15,7 @@ from fileserver.downloader.service import utc_now
 from fileserver.downloader.stats_repository import StatsRepository
 from fileserver.errors import BadRequest, NotFound
 
+log = logging.getLogger("fileserver.downloader.reports")
 MB = 1_000_000
 MAX_EVENTS = 10_000
 FILE_SORTS = {"file_id", "name", "downloads", "bytes_today", "bytes_total"}
@@ -52,9 +56,22 @@ def ingest_event(raw: Any, index: int) -> dict[str, Any]:
 
 
 class ReportService:
-    def __init__(self, stats: StatsRepository, clock: Callable[[], datetime] = utc_now) -> None:
+    """Reports out of precomputed rows, and the ingest that keeps them.
+
+    ``retention_days``: how long an ingested event id is kept to recognise a duplicate of it
+    (see ``StatsRepository.prune_events``); ingest prunes at most every ``prune_every`` s.
+    """
+
+    def __init__(self, stats: StatsRepository, clock: Callable[[], datetime] = utc_now,
+                 retention_days: int = 7, prune_every: float = 3600.0) -> None:
+        if retention_days < 1:
+            raise ValueError("retention_days must be at least 1")
         self.stats = stats
         self.clock = clock
+        self.retention = timedelta(days=retention_days)
+        self.prune_every = prune_every
+        self._last_prune = float("-inf")  # monotonic time; the first ingest of a process prunes
+        self._prune_lock = threading.Lock()
 
     def ingest(self, body: dict[str, Any]) -> dict[str, Any]:
         raw_events = body.get("events")
@@ -63,11 +80,27 @@ class ReportService:
         events = list({e["event_id"]: e for e in map(ingest_event, raw_events,
                                                       range(len(raw_events)))}.values())
         summary, computed_at = self._summary(body.get("summary"))
-        applied = self.stats.ingest(events, computed_at, summary)
-        duplicates = len(raw_events) - applied
+        applied, expired = self.stats.ingest(events, computed_at, summary)
+        duplicates = len(raw_events) - applied - expired
         metrics.EVENTS_INGESTED.labels("applied").inc(applied)
         metrics.EVENTS_INGESTED.labels("duplicate").inc(duplicates)
-        return {"applied": applied, "duplicates": duplicates}
+        metrics.EVENTS_INGESTED.labels("expired").inc(expired)
+        self.prune_if_due()
+        return {"applied": applied, "duplicates": duplicates, "expired": expired}
+
+    def prune_if_due(self) -> None:
+        """Forget event ids older than the retention, at most once per ``prune_every`` s."""
+        now = time.monotonic()
+        if now - self._last_prune < self.prune_every or not self._prune_lock.acquire(False):
+            return
+        try:
+            self._last_prune = now
+            horizon, deleted = self.stats.prune_events(self.clock().date() - self.retention)
+            metrics.EVENT_IDS_PRUNED.inc(deleted)
+            if deleted:
+                log.info("forgot %d event ids of days before %s", deleted, horizon)
+        finally:
+            self._prune_lock.release()
 
     @staticmethod
     def _summary(raw: Any) -> tuple[dict[str, Any] | None, datetime | None]:

@@ -8,17 +8,25 @@ from typing import Any
 
 from fileserver.downloader.db import Database, rows
 
-# One statement: record the event ids, then add only the fresh events, grouped, to every
-# total and per-day table. Data-modifying CTEs all run, on one snapshot, in one transaction.
+# One statement: drop the events of days before the horizon (expired), record the ids of the
+# others, then add only the fresh events, grouped, to every total and per-day table.
+# Data-modifying CTEs all run, on one snapshot, in one transaction. The horizon row is read
+# FOR SHARE: a prune (which updates it, then deletes old ids) waits for this ingest, and an
+# ingest that waited on a prune reads the new horizon, so a duplicate never slips in between
+# the deletion of its id and the move of the horizon.
 INGEST_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:events AS jsonb))
         AS e(event_id text, file_id text, account_id text, bytes bigint, day date)
+), horizon AS (
+    SELECT day FROM stats_horizon WHERE id = 1 FOR SHARE
+), current AS (
+    SELECT * FROM input WHERE day >= (SELECT day FROM horizon)
 ), fresh_ids AS (
-    INSERT INTO stats_events (event_id) SELECT event_id FROM input
+    INSERT INTO stats_events (event_id, day) SELECT event_id, day FROM current
     ON CONFLICT (event_id) DO NOTHING RETURNING event_id
 ), fresh AS (
-    SELECT input.* FROM input JOIN fresh_ids USING (event_id)
+    SELECT current.* FROM current JOIN fresh_ids USING (event_id)
 ), ft AS (
     INSERT INTO file_totals AS t (file_id, downloads, bytes_total)
     SELECT file_id, count(*), sum(bytes) FROM fresh GROUP BY file_id
@@ -40,7 +48,20 @@ WITH input AS (
     ON CONFLICT (account_id, day) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
         bytes = t.bytes + EXCLUDED.bytes
 )
-SELECT count(*) AS applied FROM fresh
+SELECT (SELECT count(*) FROM fresh) AS applied,
+       (SELECT count(*) FROM input) - (SELECT count(*) FROM current) AS expired
+"""
+
+# The horizon moves to ``:cutoff`` but never backwards and never past the UTC day of the
+# oldest event still in the outbox (not confirmed ingested: it must never be refused).
+MOVE_HORIZON_SQL = """
+UPDATE stats_horizon h
+   SET day = GREATEST(h.day, LEAST(CAST(:cutoff AS date), COALESCE(
+           (SELECT (min(CAST(event->>'at' AS timestamptz)) AT TIME ZONE 'UTC')::date
+              FROM outbox), CAST(:cutoff AS date)))),
+       pruned_at = now()
+ WHERE id = 1
+RETURNING day
 """
 
 FILE_ROWS_SQL = """
@@ -69,10 +90,15 @@ class StatsRepository:
         self.db = db
 
     def ingest(self, events: list[dict[str, Any]], computed_at: datetime | None,
-               summary: dict[str, Any] | None) -> int:
-        """Apply the fresh events (and a newer summary) atomically; return how many were fresh."""
+               summary: dict[str, Any] | None) -> tuple[int, int]:
+        """Apply the fresh events (and a newer summary) atomically.
+
+        Return ``(applied, expired)``: how many were fresh, and how many were refused for a
+        day before the horizon (see :meth:`prune_events`).
+        """
         with self.db.transaction() as conn:
-            applied = int(rows(conn, INGEST_SQL, events=json.dumps(events))[0]["applied"])
+            counts = rows(conn, INGEST_SQL, events=json.dumps(events))[0]
+            applied, expired = int(counts["applied"]), int(counts["expired"])
             if summary is not None and computed_at is not None:
                 conn.query(
                     "INSERT INTO stats_summary AS s (id, computed_at, summary) "
@@ -80,7 +106,25 @@ class StatsRepository:
                     "computed_at = EXCLUDED.computed_at, summary = EXCLUDED.summary "
                     "WHERE s.computed_at < EXCLUDED.computed_at",
                     at=computed_at, body=json.dumps(summary))
-        return applied
+        return applied, expired
+
+    def prune_events(self, cutoff: date) -> tuple[date, int]:
+        """Forget the event ids of days before ``cutoff`` (bounded by the outbox).
+
+        Return the horizon now in force and how many ids were deleted. From then on, an
+        event of a day before the horizon is refused by :meth:`ingest` as expired.
+        """
+        with self.db.transaction() as conn:
+            moved = rows(conn, MOVE_HORIZON_SQL, cutoff=cutoff)
+            if not moved:  # migration 004 inserts it; without it ingest could not be locked out
+                raise RuntimeError("stats_horizon has no row: the schema is damaged")
+            horizon = moved[0]["day"]
+            deleted = rows(conn, "WITH gone AS (DELETE FROM stats_events WHERE day < :day "
+                           "RETURNING 1) SELECT count(*) AS n FROM gone", day=horizon)
+        return horizon, int(deleted[0]["n"])
+
+    def horizon(self) -> date:
+        return self.db.run("SELECT day FROM stats_horizon WHERE id = 1")[0]["day"]
 
     def summary(self) -> dict[str, Any] | None:
         found = self.db.run("SELECT summary FROM stats_summary WHERE id = 1")

@@ -52,6 +52,7 @@ class StatsService:
         summary = self._summary_after_ingest()
         return {"received": len(events), "unique": len(unique), "duplicates_in_batch": dropped,
                 "applied": answer.get("applied"), "duplicates_at_ingest": answer.get("duplicates"),
+                "expired_at_ingest": answer.get("expired"),
                 "summary": summary}
 
     def _summary_after_ingest(self) -> dict[str, Any] | None:

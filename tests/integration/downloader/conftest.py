@@ -58,8 +58,9 @@ def database_url(_migrated_url: str) -> str:
     database = Database(_migrated_url, pool_size=1)
     tables = [row["tablename"] for row in database.run(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-        "AND tablename <> 'schema_migrations'")]
+        "AND tablename NOT IN ('schema_migrations', 'stats_horizon')")]
     database.run(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
+    database.run("UPDATE stats_horizon SET day = DATE '1970-01-01', pruned_at = NULL")
     database.close()
     return _migrated_url
 

@@ -111,7 +111,7 @@ def check_reports(env: dict[str, str], admin: dict[str, str], start_function: Ca
         batch = {"events": payload[start:start + 2500]}
         assert requests.post(f"{ingest}/", json=batch, headers=admin).json()["duplicates"] == 0
     again = requests.post(f"{ingest}/", json={"events": payload[:100]}, headers=admin).json()
-    assert again == {"applied": 0, "duplicates": 100}
+    assert again == {"applied": 0, "duplicates": 100, "expired": 0}
 
     truth: dict[str, dict[str, list[int]]] = {"file_id": defaultdict(lambda: [0, 0]),
                                               "account_id": defaultdict(lambda: [0, 0])}

@@ -35,7 +35,8 @@ def test_migrations_are_idempotent_and_safe_concurrently(empty_database_url: str
     with ThreadPoolExecutor(4) as pool:
         applied = list(pool.map(migrate, databases))
     every = [version for version, _sql in migration_files()]
-    assert every[:3] == ["001_initial", "002_outbox_ack", "003_get_url_function"]
+    assert every[:4] == ["001_initial", "002_outbox_ack", "003_get_url_function",
+                         "004_stats_event_horizon"]
     assert sorted(len(a) for a in applied) == [0, 0, 0, len(every)]
     assert migrate(databases[0]) == []
     versions = databases[0].run("SELECT version FROM schema_migrations")
@@ -163,8 +164,8 @@ def test_ingest_is_idempotent_and_reports_read_the_rows(db: Database) -> None:
     body = ingest_body([("e1", "f1", "acc0", 10, today), ("e2", "f2", "acc1", 20, today),
                         ("e3", "f2", "acc0", 20, yesterday), ("e1", "f1", "acc0", 10, today)],
                        "2026-11-25T23:00:00Z")
-    assert reports.ingest(body) == {"applied": 3, "duplicates": 1}
-    assert reports.ingest(body) == {"applied": 0, "duplicates": 4}
+    assert reports.ingest(body) == {"applied": 3, "duplicates": 1, "expired": 0}
+    assert reports.ingest(body) == {"applied": 0, "duplicates": 4, "expired": 0}
     f2 = reports.file_one("f2")
     assert (f2["downloads"], f2["bytes_today"], f2["bytes_total"]) == (2, 20, 40)
     acc0 = reports.account_one("acc0")
