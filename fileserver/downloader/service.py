@@ -42,11 +42,11 @@ class DownloadService:
         file_id = ident(file_id, "id")
         now = self.clock()
         event_id = uuid.uuid4().hex
-        found = DownloadRepository.get_url(self.db, file_id, now.date(), event_id, iso_z(now))
+        args = (self.db, file_id, now.date(), event_id, iso_z(now))
+        found = DownloadRepository.get_url(*args)
         if found["outcome"] == "missing_usage":  # first download of the day on these accounts
             DownloadRepository.ensure_usage_rows(self.db, found["missing"], now.date())
-            found = DownloadRepository.get_url(self.db, file_id, now.date(), event_id,
-                                               iso_z(now))
+            found = DownloadRepository.get_url(*args)
         if found["outcome"] == "not_found":
             raise NotFound(f"file {file_id} does not exist")
         if found["outcome"] == "no_replica":

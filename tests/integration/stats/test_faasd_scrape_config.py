@@ -7,7 +7,6 @@ standing in for them, which answers the metrics paths and records which paths we
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,7 +16,8 @@ import pytest
 import requests
 import yaml
 
-from devstack.process import free_port, stop_pid, wait_until
+from devstack.process import free_port, wait_until
+from tests.integration.stats.conftest import prometheus_process
 
 ROOT = Path(__file__).resolve().parents[3]
 ADDITIONS = ROOT / "deploy" / "prometheus" / "faasd-additions.yml"
@@ -66,21 +66,12 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = tmp_path_factory.mktemp("prometheus-faasd")
     hosts = ThreadingHTTPServer(("127.0.0.1", free_port()), FaasdHosts)
     threading.Thread(target=hosts.serve_forever, daemon=True).start()
-    (base / "prometheus.yml").write_text(local_config(f"127.0.0.1:{hosts.server_port}"))
-    port = free_port()
-    with open(base / "prometheus.log", "wb") as log:
-        proc = subprocess.Popen(
-            ["prometheus", f"--config.file={base / 'prometheus.yml'}",
-             f"--storage.tsdb.path={base / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: all(t["health"] == "up" for t in targets(url)) and
-                   len(targets(url)) == len(FUNCTIONS) + 2, 60)
-        yield url
+        with prometheus_process(base, local_config(f"127.0.0.1:{hosts.server_port}")) as url:
+            wait_until(lambda: all(t["health"] == "up" for t in targets(url)) and
+                       len(targets(url)) == len(FUNCTIONS) + 2, 60)
+            yield url
     finally:
-        stop_pid(proc.pid)
-        proc.wait()
         hosts.shutdown()
         hosts.server_close()
 

@@ -14,7 +14,8 @@ import pytest
 import requests
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from devstack.process import free_port, stop_pid, wait_until
+from devstack.process import free_port, wait_until
+from tests.integration.stats.conftest import prometheus_process
 
 ROOT = Path(__file__).resolve().parents[3]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -50,23 +51,14 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server, thread = start_http_server(exporter_port, "127.0.0.1", registry=registry)
     writer = threading.Thread(target=fill_registry, args=(registry, stop), daemon=True)
     writer.start()
-    port = free_port()
-    (base / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n  - job_name: fake-fileserver\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n")
-    with open(base / "prometheus.log", "wb") as log:
-        proc = subprocess.Popen(
-            ["prometheus", f"--config.file={base / 'prometheus.yml'}",
-             f"--storage.tsdb.path={base / 'data'}", f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    config = ("global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+              "scrape_configs:\n  - job_name: fake-fileserver\n"
+              f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}']}}]\n")
     try:
-        wait_until(lambda: _has_rate(url), 60)
-        yield url
+        with prometheus_process(base, config) as url:
+            wait_until(lambda: _has_rate(url), 60)
+            yield url
     finally:
-        stop_pid(proc.pid)
-        proc.wait()
         stop.set()
         server.shutdown()
         server.server_close()
