@@ -47,6 +47,8 @@ def describe_summary(data: dict[str, Any]) -> str:
         ("accounts needed", capacity.get("accounts_needed_target")),
         ("active accounts", capacity.get("active_accounts")),
         ("accounts to add", capacity.get("accounts_missing_for_target")),
+        ("event ids kept (days)", (data.get("event_ids") or {}).get("retention_days")),
+        ("duplicates refused before", (data.get("event_ids") or {}).get("horizon")),
     ]
     return table(("FIGURE", "VALUE"), rows, right=("VALUE",))
 

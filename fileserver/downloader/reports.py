@@ -139,4 +139,7 @@ class ReportService:
         found = self.stats.summary()
         if found is None:
             raise NotFound("no summary has been computed yet")
-        return found
+        horizon, pruned_at = self.stats.horizon()
+        return {**found, "event_ids": {
+            "retention_days": self.retention.days, "horizon": horizon.isoformat(),
+            "pruned_at": None if pruned_at is None else pruned_at.isoformat()}}

@@ -123,8 +123,10 @@ class StatsRepository:
                            "RETURNING 1) SELECT count(*) AS n FROM gone", day=horizon)
         return horizon, int(deleted[0]["n"])
 
-    def horizon(self) -> date:
-        return self.db.run("SELECT day FROM stats_horizon WHERE id = 1")[0]["day"]
+    def horizon(self) -> tuple[date, datetime | None]:
+        """The horizon day and when it was last moved (None: never)."""
+        found = self.db.run("SELECT day, pruned_at FROM stats_horizon WHERE id = 1")[0]
+        return found["day"], found["pruned_at"]
 
     def summary(self) -> dict[str, Any] | None:
         found = self.db.run("SELECT summary FROM stats_summary WHERE id = 1")

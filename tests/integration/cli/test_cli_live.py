@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,9 @@ def test_report_summary(cli: Cli, two_accounts: list[Path]) -> None:
     needed = str(data["capacity"]["accounts_needed_target"])
     assert any(line.split()[-1] == needed for line in result.out.splitlines()
                if line.startswith("accounts needed"))
+    # Event ids are kept 7 days: the horizon is never later than 7 days back.
+    kept = data["event_ids"]
+    assert kept["retention_days"] == 7
+    assert kept["horizon"] <= (datetime.now(UTC).date() - timedelta(days=7)).isoformat()
+    assert any(line.split()[-1] == kept["horizon"] for line in result.out.splitlines()
+               if line.startswith("duplicates refused before"))
