@@ -79,7 +79,9 @@ def ensure_secrets(config: StackConfig) -> Path:
     folder = config.dir / "secrets"
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
-    for name, make in (("admin-token", lambda: secrets.token_urlsafe(32)),
+    # Hex, not token_urlsafe: a token starting with "-" reads as an option in
+    # `fileserver --token T` (argparse), which failed one CI run in 64.
+    for name, make in (("admin-token", lambda: secrets.token_hex(32)),
                        ("key-encryption-key", lambda: Fernet.generate_key().decode())):
         path = folder / name
         if not path.exists():

@@ -39,7 +39,7 @@ def cli(live_stack: LocalStack, capsys: pytest.CaptureFixture[str]) -> Cli:
     def run(*args: str, token: str | None = None, gateway: str | None = None) -> Result:
         capsys.readouterr()
         argv = ["--gateway", gateway or live_stack.gateway_url,
-                "--token", token or live_stack.admin_token, *args]
+                f"--token={token or live_stack.admin_token}", *args]
         code = main(argv)
         captured = capsys.readouterr()
         return Result(code, captured.out, captured.err)

@@ -22,7 +22,7 @@ def two_accounts(live_stack: LocalStack, tmp_path_factory: pytest.TempPathFactor
     folder = tmp_path_factory.mktemp("keys")
     keys = [emulator_key(live_stack, folder) for _ in range(2)]
     for n, key in enumerate(keys):
-        argv = ["--gateway", live_stack.gateway_url, "--token", live_stack.admin_token,
+        argv = ["--gateway", live_stack.gateway_url, f"--token={live_stack.admin_token}",
                 "--json", "accounts", "add", str(key), "--name", f"cli {n}", "--limit-gb", "50"]
         assert main(argv) == 0
     return keys

@@ -25,7 +25,7 @@ def test_quota_exhausted_exits_6_with_the_reset_time(stack_dir: Path, tmp_path: 
     stack = LocalStack(StackConfig.free(stack_dir, prometheus_enabled=False))
     try:
         stack.up()
-        base = ["--gateway", stack.gateway_url, "--token", stack.admin_token]
+        base = ["--gateway", stack.gateway_url, f"--token={stack.admin_token}"]
         key = emulator_key(stack, tmp_path)
         assert main([*base, "accounts", "add", str(key), "--limit-gb", "0.00001"]) == 0
         path = random_file(tmp_path / "six.bin", 6_000)  # one download fits in 10,000 bytes
