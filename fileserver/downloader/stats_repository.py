@@ -11,9 +11,9 @@ from fileserver.downloader.db import Database, rows
 # One statement: drop the events of days before the horizon (expired), record the ids of the
 # others, then add only the fresh events, grouped, to every total and per-day table.
 # Data-modifying CTEs all run, on one snapshot, in one transaction. The horizon row is read
-# FOR SHARE: a prune (which updates it, then deletes old ids) waits for this ingest, and an
-# ingest that waited on a prune reads the new horizon, so a duplicate never slips in between
-# the deletion of its id and the move of the horizon.
+# FOR SHARE: a prune moving it waits for this ingest, an ingest that waited on a prune reads
+# the new horizon, and the prune deletes old ids only after the move is committed, so a
+# duplicate never slips in between the deletion of its id and the move of the horizon.
 INGEST_SQL = """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(CAST(:events AS jsonb))
@@ -64,6 +64,15 @@ UPDATE stats_horizon h
 RETURNING day
 """
 
+DELETE_OLD_IDS_SQL = """
+WITH gone AS (
+    DELETE FROM stats_events WHERE event_id IN (
+        SELECT event_id FROM stats_events WHERE day < :day LIMIT :n)
+    RETURNING 1
+)
+SELECT count(*) AS n FROM gone
+"""
+
 FILE_ROWS_SQL = """
 SELECT f.id AS file_id, f.name, COALESCE(t.downloads, 0) AS downloads,
        COALESCE(d.bytes, 0) AS bytes_today, COALESCE(t.bytes_total, 0) AS bytes_total
@@ -108,20 +117,26 @@ class StatsRepository:
                     at=computed_at, body=json.dumps(summary))
         return applied, expired
 
-    def prune_events(self, cutoff: date) -> tuple[date, int]:
+    def prune_events(self, cutoff: date, batch: int = 10_000) -> tuple[date, int]:
         """Forget the event ids of days before ``cutoff`` (bounded by the outbox).
 
-        Return the horizon now in force and how many ids were deleted. From then on, an
-        event of a day before the horizon is refused by :meth:`ingest` as expired.
+        Return the horizon now in force and how many ids were deleted. The horizon is moved
+        and committed first, alone: every ingest that read the old one held the row FOR
+        SHARE, so it finished before the move, and every later ingest refuses the days
+        before it. The old ids are then deleted in batches of ``batch``, each its own
+        transaction, without holding up ingest.
         """
         with self.db.transaction() as conn:
             moved = rows(conn, MOVE_HORIZON_SQL, cutoff=cutoff)
-            if not moved:  # migration 004 inserts it; without it ingest could not be locked out
-                raise RuntimeError("stats_horizon has no row: the schema is damaged")
-            horizon = moved[0]["day"]
-            deleted = rows(conn, "WITH gone AS (DELETE FROM stats_events WHERE day < :day "
-                           "RETURNING 1) SELECT count(*) AS n FROM gone", day=horizon)
-        return horizon, int(deleted[0]["n"])
+        if not moved:  # migration 004 inserts it; without it ingest could not be locked out
+            raise RuntimeError("stats_horizon has no row: the schema is damaged")
+        horizon = moved[0]["day"]
+        deleted = 0
+        while True:
+            gone = int(self.db.run(DELETE_OLD_IDS_SQL, day=horizon, n=batch)[0]["n"])
+            deleted += gone
+            if gone < batch:
+                return horizon, deleted
 
     def horizon(self) -> tuple[date, datetime | None]:
         """The horizon day and when it was last moved (None: never)."""

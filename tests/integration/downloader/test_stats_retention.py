@@ -95,9 +95,9 @@ def test_ingest_prunes_at_most_once_per_interval(db: Database) -> None:
 def test_duplicates_racing_with_prunes_are_never_counted_twice(db: Database) -> None:
     """Redelivered events arrive while the horizon moves day by day over them: each event
     counts exactly once (ingest reads the horizon FOR SHARE, the prune updates it first)."""
-    start = TODAY - timedelta(days=30)
+    start = TODAY - timedelta(days=60)
     events = [event(f"e{day:02d}-{n}", start + timedelta(days=day), nbytes=1)
-              for day in range(30) for n in range(40)]
+              for day in range(60) for n in range(40)]
     stats = StatsRepository(db)
     assert stats.ingest(events, None, None) == (len(events), 0)
     stop = threading.Event()
@@ -107,7 +107,7 @@ def test_duplicates_racing_with_prunes_are_never_counted_twice(db: Database) -> 
         rng = random.Random(seed_)
         try:
             while not stop.is_set():
-                stats.ingest(rng.sample(events, 60), None, None)
+                stats.ingest(rng.sample(events, 400), None, None)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
 
@@ -115,8 +115,8 @@ def test_duplicates_racing_with_prunes_are_never_counted_twice(db: Database) -> 
     for worker in workers:
         worker.start()
     try:
-        for day in range(1, 31):
-            stats.prune_events(start + timedelta(days=day))
+        for day in range(1, 61):
+            stats.prune_events(start + timedelta(days=day), batch=7)  # several batches a day
     finally:
         stop.set()
         for worker in workers:
