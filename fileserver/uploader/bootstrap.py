@@ -13,6 +13,7 @@ from fileserver import config
 from fileserver.errors import BadRequest
 from fileserver.uploader.crypto import KeyCipher
 from fileserver.uploader.jobs import JobPublisher
+from fileserver.uploader.registration import DownloaderRegistration
 from fileserver.uploader.repository import AccountRepository, BlobStore, FileRepository
 from fileserver.uploader.service import AccountService, FileService, UploadService
 
@@ -86,4 +87,6 @@ def _build_services() -> Services:
     max_upload = config.int_setting("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)
     return Services(accounts=AccountService(accounts, jobs, default_limit, verify_key),
                     files=FileService(files, jobs),
-                    uploads=UploadService(accounts, files, blobs, jobs, max_upload))
+                    uploads=UploadService(accounts, files, blobs, jobs, max_upload,
+                                          register=DownloaderRegistration(
+                                              config.gateway_url(), config.secret("admin-token"))))

@@ -116,13 +116,18 @@ class FileService:
 
 
 class UploadService:
+    """``register`` tells the Downloader about a new file at once (best effort, never raises;
+    see ``registration.DownloaderRegistration``); the replicator does it anyway."""
+
     def __init__(self, accounts: AccountRepository, files: FileRepository, blobs: BlobStore,
-                 publisher: Publisher, max_bytes: int) -> None:
+                 publisher: Publisher, max_bytes: int,
+                 register: Callable[[StoredFile], None] | None = None) -> None:
         self.accounts = accounts
         self.files = files
         self.blobs = blobs
         self.publisher = publisher
         self.max_bytes = max_bytes
+        self.register = register
 
     def upload(self, name: str, content_type: str, blocks: Iterable[bytes]) -> StoredFile:
         """Store the blocks in GridFS, create the file document, announce ``replicate``.
@@ -139,6 +144,8 @@ class UploadService:
             raise
         metrics.UPLOAD_BYTES.inc(stored.size)
         announce(self.publisher, "replicate", stored.id, stored.version)
+        if self.register is not None:
+            self.register(stored)
         return stored
 
     def _document(self, name: str, content_type: str, writer: Any) -> dict[str, Any]:

@@ -67,7 +67,10 @@ def uploader(mongo_server, nats_server, tmp_path_factory) -> Iterator[UploaderSt
     db_name = "uploader_" + uuid.uuid4().hex[:8]
     env = {**os.environ, "MONGO_URL": mongo_server.url, "MONGO_DB": db_name,
            "NATS_URL": nats_server.url, "SECRETS_DIR": str(secrets),
-           "MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "LOG_LEVEL": "DEBUG"}
+           "MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "LOG_LEVEL": "DEBUG",
+           # No Downloader here: upload-file's best-effort registration is refused at once
+           # (port 9, discard), never sent to a stack that may run on the default 8080.
+           "GATEWAY_URL": "http://127.0.0.1:9"}
     pids: list[int] = []
     urls: dict[str, str] = {}
     logs = {name: base / f"{name}.log" for name in FUNCTIONS}
