@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from nats.js.api import StreamConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from devstack.natsbridge import NatsBridge
@@ -36,6 +37,10 @@ OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "fileser
 
 ASYNC_STREAM = "FAAS_ASYNC"
 ASYNC_SUBJECT = "faas-request"
+# Under JetStream's default limits retention an acked call stays in the stream for ever (one
+# per outbox batch: gigabytes a month at the seed's load). A day bounds it and loses nothing:
+# the Downloader's outbox sends a download event again until stats-ingest has recorded it.
+ASYNC_MAX_AGE_SECONDS = 86_400.0
 MAX_ASYNC_BODY = 1024 * 1024  # OpenFaaS' default async payload limit is about 1 MB
 CHUNK = 64 * 1024
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
@@ -296,6 +301,12 @@ class Gateway:
         return [b""]
 
 
+def async_stream_config() -> StreamConfig:
+    """The queue of ``/async-function`` calls, the same for the gateway and the queue-worker."""
+    return StreamConfig(name=ASYNC_STREAM, subjects=[f"{ASYNC_SUBJECT}.>"],
+                        max_age=ASYNC_MAX_AGE_SECONDS)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="OpenFaaS-compatible gateway (local stack)")
     parser.add_argument("--host", default="127.0.0.1")
@@ -308,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     bridge = None
     if args.nats_url:
         bridge = NatsBridge(args.nats_url)
-        bridge.ensure_stream(ASYNC_STREAM, [f"{ASYNC_SUBJECT}.>"])
+        bridge.ensure_stream(async_stream_config())
     from waitress import serve
 
     serve(Gateway(FunctionRegistry(args.functions), bridge), host=args.host, port=args.port,

@@ -30,13 +30,15 @@ class NatsBridge:
     def _run(self, coro: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.timeout + 1)
 
-    def ensure_stream(self, name: str, subjects: list[str]) -> None:
+    def ensure_stream(self, config: StreamConfig) -> None:
+        """Create the stream, or bring an existing one to ``config``."""
+
         async def create() -> None:
             js = self._nc.jetstream()
             try:
-                await js.add_stream(StreamConfig(name=name, subjects=subjects))
+                await js.add_stream(config)
             except BadRequestError:
-                await js.update_stream(StreamConfig(name=name, subjects=subjects))
+                await js.update_stream(config)
 
         with self._lock:
             self._run(create())

@@ -18,10 +18,10 @@ import time
 
 import nats
 import requests
-from nats.js.api import ConsumerConfig, StreamConfig
+from nats.js.api import ConsumerConfig
 from nats.js.errors import BadRequestError
 
-from devstack.gateway import ASYNC_STREAM, ASYNC_SUBJECT
+from devstack.gateway import ASYNC_SUBJECT, async_stream_config
 
 log = logging.getLogger("devstack.queue_worker")
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -79,7 +79,7 @@ async def handle(msg, gateway: str, max_retries: int) -> None:
 async def run(nats_url: str, gateway: str, max_retries: int, max_inflight: int) -> None:
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     js = nc.jetstream()
-    config = StreamConfig(name=ASYNC_STREAM, subjects=[f"{ASYNC_SUBJECT}.>"])
+    config = async_stream_config()
     try:
         await js.add_stream(config)
     except BadRequestError:

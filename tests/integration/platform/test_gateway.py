@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
+import nats
 import pytest
 import requests
 
@@ -132,3 +134,16 @@ def test_async_body_over_limit_is_413(gateway: str) -> None:
                          timeout=10)
     assert resp.status_code == 413
     assert resp.json()["error"]["code"] == 413
+
+
+def test_the_async_queue_forgets_calls_after_a_day(echo_stack: Stack) -> None:
+    """Acked calls would stay in the stream for ever under JetStream's limits retention."""
+
+    async def max_age() -> float:
+        nc = await nats.connect(echo_stack.env["NATS_URL"])
+        try:
+            return (await nc.jetstream().stream_info("FAAS_ASYNC")).config.max_age
+        finally:
+            await nc.close()
+
+    assert asyncio.run(max_age()) == 86_400
