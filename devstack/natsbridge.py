@@ -14,6 +14,14 @@ from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
 
+async def ensure_stream(js: Any, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to ``config`` (e.g. a new ``max_age``)."""
+    try:
+        await js.add_stream(config)
+    except BadRequestError:
+        await js.update_stream(config)
+
+
 class NatsBridge:
     def __init__(self, url: str, timeout: float = 5.0) -> None:
         self.url = url
@@ -31,17 +39,9 @@ class NatsBridge:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(self.timeout + 1)
 
     def ensure_stream(self, config: StreamConfig) -> None:
-        """Create the stream, or bring an existing one to ``config``."""
-
-        async def create() -> None:
-            js = self._nc.jetstream()
-            try:
-                await js.add_stream(config)
-            except BadRequestError:
-                await js.update_stream(config)
-
+        """:func:`ensure_stream` on this bridge's connection."""
         with self._lock:
-            self._run(create())
+            self._run(ensure_stream(self._nc.jetstream(), config))
 
     def publish(self, subject: str, body: bytes, headers: dict[str, str],
                 msg_id: str | None = None) -> None:

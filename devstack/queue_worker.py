@@ -19,9 +19,9 @@ import time
 import nats
 import requests
 from nats.js.api import ConsumerConfig
-from nats.js.errors import BadRequestError
 
 from devstack.gateway import ASYNC_SUBJECT, async_stream_config
+from devstack.natsbridge import ensure_stream
 
 log = logging.getLogger("devstack.queue_worker")
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -79,11 +79,7 @@ async def handle(msg, gateway: str, max_retries: int) -> None:
 async def run(nats_url: str, gateway: str, max_retries: int, max_inflight: int) -> None:
     nc = await nats.connect(nats_url, max_reconnect_attempts=-1)
     js = nc.jetstream()
-    config = async_stream_config()
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)
+    await ensure_stream(js, async_stream_config())
     sub = await js.pull_subscribe(f"{ASYNC_SUBJECT}.>", durable="queue-worker",
                                   config=ConsumerConfig(ack_wait=330, max_deliver=-1))
     stop = asyncio.Event()

@@ -33,7 +33,7 @@ def summary(ctx: Context, args: argparse.Namespace) -> None:
 def describe_summary(data: dict[str, Any]) -> str:
     """The headline figures; ``--json`` prints everything."""
     balance, capacity = data.get("balance") or {}, data.get("capacity") or {}
-    projection = data.get("projection") or {}
+    projection, kept = data.get("projection") or {}, data.get("event_ids") or {}
     rows = [
         ("computed at", data.get("computed_at")),
         ("accounts balanced", balance.get("accounts")),
@@ -47,8 +47,8 @@ def describe_summary(data: dict[str, Any]) -> str:
         ("accounts needed", capacity.get("accounts_needed_target")),
         ("active accounts", capacity.get("active_accounts")),
         ("accounts to add", capacity.get("accounts_missing_for_target")),
-        ("event ids kept (days)", (data.get("event_ids") or {}).get("retention_days")),
-        ("duplicates refused before", (data.get("event_ids") or {}).get("horizon")),
+        ("event ids kept (days)", kept.get("retention_days")),
+        ("duplicates refused before", kept.get("horizon")),
     ]
     return table(("FIGURE", "VALUE"), rows, right=("VALUE",))
 
