@@ -1,13 +1,4 @@
-"""The Drive client: ``DriveClient``, ``DriveFile`` and the typed errors."""
-
-from fileserver.drive.client import DriveClient, DriveFile
-from fileserver.drive.errors import (
-    DriveError,
-    DriveFatalError,
-    DriveNotFound,
-    DriveQuotaExceeded,
-    DriveRetryableError,
-)
-
-__all__ = ["DriveClient", "DriveError", "DriveFatalError", "DriveFile", "DriveNotFound",
-           "DriveQuotaExceeded", "DriveRetryableError"]
+"""The Drive adapter: ``client`` (DriveClient, DriveFile), ``credentials`` (keys to google-auth
+credentials), ``errors`` (typed errors), ``retry`` and ``media``. Import the module you need:
+this package imports nothing, so a function that only checks keys does not load the API
+client."""

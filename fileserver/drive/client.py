@@ -13,15 +13,14 @@ from typing import Any, BinaryIO
 
 import google_auth_httplib2
 import httplib2
-from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
 
 from fileserver.drive import retry
+from fileserver.drive.credentials import credentials_from_key
 from fileserver.drive.errors import DriveFatalError
 from fileserver.drive.media import ForwardStreamUpload
 
-SCOPES = ["https://www.googleapis.com/auth/drive"]
 GOOGLE_WEB_ROOT = "https://drive.google.com"
 FILE_FIELDS = "id,name,size,md5Checksum,appProperties"
 CHUNK_SIZE = 5 * 1024 * 1024
@@ -68,10 +67,7 @@ class DriveClient:
         if chunk_size <= 0 or chunk_size % (256 * 1024):
             raise ValueError("chunk_size must be a positive multiple of 256 KiB (Drive's rule)")
         self.chunk_size = chunk_size
-        try:
-            credentials = service_account.Credentials.from_service_account_info(key, scopes=SCOPES)
-        except (ValueError, KeyError, TypeError, AttributeError):
-            raise DriveFatalError("invalid service-account key") from None
+        credentials = credentials_from_key(key)
         raw_http = httplib2.Http(timeout=HTTP_TIMEOUT)
         # Drive answers upload chunks with 308 Resume Incomplete: not a redirect.
         raw_http.redirect_codes = raw_http.redirect_codes - {308}

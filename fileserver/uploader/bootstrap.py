@@ -17,7 +17,6 @@ from fileserver.uploader.registration import DownloaderRegistration
 from fileserver.uploader.repository import AccountRepository, BlobStore, FileRepository
 from fileserver.uploader.service import AccountService, FileService, UploadService
 
-DRIVE_SCOPE = "https://www.googleapis.com/auth/drive"
 DEFAULT_MAX_UPLOAD = 10 * 1024**3
 DEFAULT_DAILY_LIMIT = 100 * 10**9
 
@@ -33,13 +32,13 @@ def verify_key(key: dict[str, Any]) -> None:
     """Fetch an access token with the key (``?verify=true``); 400 if Google refuses it."""
     from google.auth.exceptions import GoogleAuthError
     from google.auth.transport.requests import Request
-    from google.oauth2 import service_account
+
+    from fileserver.drive.credentials import credentials_from_key
+    from fileserver.drive.errors import DriveFatalError
 
     try:
-        credentials = service_account.Credentials.from_service_account_info(
-            key, scopes=[DRIVE_SCOPE])
-        credentials.refresh(Request())
-    except (GoogleAuthError, ValueError) as exc:
+        credentials_from_key(key).refresh(Request())
+    except (GoogleAuthError, ValueError, DriveFatalError) as exc:
         # The exception class only: messages of key parsing errors may quote the key.
         raise BadRequest(f"the key could not be verified ({type(exc).__name__})") from exc
 
