@@ -29,6 +29,21 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def file_not_found(file_id: str) -> NotFound:
+    return NotFound(f"file {file_id} does not exist")
+
+
+def no_ready_replica(file_id: str) -> Conflict:
+    return Conflict(f"file {file_id} has no ready replica yet", details={"status": "replicating"})
+
+
+def every_holder_full(now: datetime) -> ServiceUnavailable:
+    retry = seconds_to_midnight(now)
+    return ServiceUnavailable("every account holding this file reached its daily limit",
+                              details={"retry_after_seconds": retry},
+                              headers={"Retry-After": str(retry)})
+
+
 class DownloadService:
     def __init__(self, db: Database, on_event: Callable[[], None] = lambda: None,
                  clock: Callable[[], datetime] = utc_now) -> None:
@@ -48,15 +63,11 @@ class DownloadService:
             DownloadRepository.ensure_usage_rows(self.db, found["missing"], now.date())
             found = DownloadRepository.get_url(*args)
         if found["outcome"] == "not_found":
-            raise NotFound(f"file {file_id} does not exist")
+            raise file_not_found(file_id)
         if found["outcome"] == "no_replica":
-            raise Conflict(f"file {file_id} has no ready replica yet",
-                           details={"status": "replicating"})
+            raise no_ready_replica(file_id)
         if found["outcome"] != "ok":  # "full" (or usage rows that keep vanishing)
-            retry = seconds_to_midnight(now)
-            raise ServiceUnavailable("every account holding this file reached its daily limit",
-                                     details={"retry_after_seconds": retry},
-                                     headers={"Retry-After": str(retry)})
+            raise every_holder_full(now)
         size = int(found["size"])
         self._observe(found["account_id"], size, int(found["bytes_today"]),
                       int(found["daily_limit_bytes"]))
