@@ -126,8 +126,8 @@ def test_aria2c_fails_over_to_another_holder_and_verifies_the_hash(
     try:
         (tmp_path / "good.meta4").write_bytes(metalink.content)
         ok = subprocess.run([aria2c, "--metalink-file", "good.meta4", "--max-tries=1",
-                             "--retry-wait=0", "--file-allocation=none", "-q"], cwd=tmp_path,
-                            capture_output=True, timeout=120)
+                             "--retry-wait=0", "--split=1", "--file-allocation=none", "-q"],
+                            cwd=tmp_path, capture_output=True, timeout=120)
         assert ok.returncode == 0, ok.stdout + ok.stderr
         assert (tmp_path / "data.bin").read_bytes() == DATA
         left = requests.get(faults, timeout=10).json()["rules"][0]["times"]
