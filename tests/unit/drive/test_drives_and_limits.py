@@ -141,3 +141,10 @@ def test_list_by_drive_parent_and_hides_suspended_owners(backend: Backend) -> No
     assert len(backend.list(me, None, 10, None, everything)[0]) == 2
     backend.accounts.suspend(other, True, False)
     assert [r["id"] for r in backend.list(me, None, 10, None, everything)[0]] == [in_drive["id"]]
+
+
+def test_admin_drive_members_are_validated(backend: Backend) -> None:
+    for members in ({"not-an-email": "writer"}, {"a@x.io": "owner"}, ["a@x.io"]):
+        with pytest.raises(DriveApiError) as bad:
+            backend.drives.admin_create({"members": members})
+        assert bad.value.status == 400
