@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from fileserver.config import gateway_url, int_setting, postgres_url
 from fileserver.downloader.db import Database, migrate
+from fileserver.downloader.limits import ClientLimits
 from fileserver.downloader.outbox import OutboxRelay
 from fileserver.downloader.reports import ReportService
 from fileserver.downloader.repository import RegistryRepository
@@ -68,7 +69,13 @@ def download_service() -> DownloadService:
     """The get-url service, with its long-lived outbox relay thread."""
     outbox = relay()
     outbox.start()
-    return DownloadService(database(), on_event=outbox.wake.set)
+    return DownloadService(database(), on_event=outbox.wake.set, limits=client_limits())
+
+
+@once
+def client_limits() -> ClientLimits:
+    """The per-client limit settings of this process (``CLIENT_*``, read once)."""
+    return ClientLimits.from_env()
 
 
 @once

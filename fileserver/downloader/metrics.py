@@ -17,3 +17,6 @@ EVENTS_INGESTED = Counter("fileserver_stats_events_ingested_total",
                           "Download events received by stats-ingest", ["outcome"])
 EVENT_IDS_PRUNED = Counter("fileserver_stats_event_ids_pruned_total",
                            "Ingested event ids forgotten after the retention (stats_events)")
+CLIENT_LIMITED = Counter("fileserver_client_limited_total",
+                         "get-url calls answered by the per-client limits: limited (429) or "
+                         "repeated (same link, nothing booked)", ["outcome"])

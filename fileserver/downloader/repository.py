@@ -7,7 +7,7 @@ version and also wins a tie, so any order of duplicated messages ends in the sam
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import records
@@ -104,6 +104,10 @@ class RegistryRepository:
 
 # One call does the whole get-url transaction (migration 003_get_url_function.sql).
 GET_URL = Prepared("fs_get_url_call", "SELECT * FROM fs_get_url(:f, :d, :eid, :at)")
+# The same for one limited client: bucket, de-duplication and booking (migration 006).
+GET_URL_CLIENT = Prepared(
+    "fs_get_url_client_call",
+    "SELECT * FROM fs_get_url_client(:f, :d, :eid, :at, :client, :now, :rate, :burst, :window)")
 
 
 class DownloadRepository:
@@ -118,6 +122,21 @@ class DownloadRepository:
     def get_url(db: Database, file_id: str, day: date, event_id: str, at: str) -> dict[str, Any]:
         """The outcome of one get-url (see the SQL function for the outcomes and columns)."""
         return db.call(GET_URL, f=file_id, d=day, eid=event_id, at=at)[0]
+
+    @staticmethod
+    def get_url_for_client(db: Database, file_id: str, day: date, event_id: str, at: str,
+                           client: str, now: datetime, rate: float, burst: float,
+                           window: float) -> dict[str, Any]:
+        """get-url for a limited client (``fs_get_url_client``: its outcomes add ``limited``
+        and ``repeated``; ``event_id`` is the booking's, ``retry_after`` in seconds)."""
+        return db.call(GET_URL_CLIENT, f=file_id, d=day, eid=event_id, at=at, client=client,
+                       now=now, rate=rate, burst=burst, window=window)[0]
+
+    @staticmethod
+    def prune_client_state(db: Database, now: datetime, batch: int = 10_000) -> int:
+        """Forget full buckets and expired de-duplication rows; return how many rows went."""
+        return int(db.run("SELECT fs_prune_client_state(:now, :n) AS n", now=now,
+                          n=batch)[0]["n"])
 
     @staticmethod
     def ensure_usage_rows(db: Database, account_ids: list[str], day: date) -> None:

@@ -1,8 +1,9 @@
-"""get-url: ``GET /?id=FILE_ID`` → the download URL of the least-loaded account holding the file."""
+"""get-url: ``GET /?id=FILE_ID`` → the download URL of the least-loaded account holding the file
+(per-client limits: 429 beyond the client's rate, the same link again within the window)."""
 
 from flask import jsonify
 
-from fileserver.downloader.bootstrap import download_service
+from fileserver.downloader.bootstrap import client_limits, download_service
 from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.runtime import function_app, query_str
 
@@ -11,4 +12,5 @@ app = database_outage_as_503(function_app("get-url"))
 
 @app.get("/")
 def get_url():
-    return jsonify(download_service().get_url(query_str("id", required=True)))
+    file_id = query_str("id", required=True)
+    return jsonify(download_service().get_url(file_id, client_limits().client_of_request()))
