@@ -15,6 +15,7 @@ from fileserver.config import gateway_url, int_setting, postgres_url
 from fileserver.downloader.db import Database, migrate
 from fileserver.downloader.limits import ClientLimits
 from fileserver.downloader.outbox import OutboxRelay
+from fileserver.downloader.redirector import RedirectService
 from fileserver.downloader.reports import ReportService
 from fileserver.downloader.repository import RegistryRepository
 from fileserver.downloader.service import DownloadService
@@ -76,6 +77,17 @@ def download_service() -> DownloadService:
 def client_limits() -> ClientLimits:
     """The per-client limit settings of this process (``CLIENT_*``, read once)."""
     return ClientLimits.from_env()
+
+
+@once
+def redirect_service() -> RedirectService:
+    """The download redirector's service: books through the get-url service above."""
+    return RedirectService(download_service())
+
+
+def duplicate_links() -> int:
+    """How many other holders the redirector lists in ``Link: rel=duplicate`` headers."""
+    return max(0, int_setting("DOWNLOAD_DUPLICATE_LINKS", 4))
 
 
 @once

@@ -34,6 +34,21 @@ def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def file_not_found(file_id: str) -> NotFound:
+    return NotFound(f"file {file_id} does not exist")
+
+
+def no_ready_replica(file_id: str) -> Conflict:
+    return Conflict(f"file {file_id} has no ready replica yet", details={"status": "replicating"})
+
+
+def every_holder_full(now: datetime) -> ServiceUnavailable:
+    retry = seconds_to_midnight(now)
+    return ServiceUnavailable("every account holding this file reached its daily limit",
+                              details={"retry_after_seconds": retry},
+                              headers={"Retry-After": str(retry)})
+
+
 class DownloadService:
     def __init__(self, db: Database, on_event: Callable[[], None] = lambda: None,
                  clock: Callable[[], datetime] = utc_now,
@@ -96,14 +111,10 @@ class DownloadService:
                                   details={"retry_after_seconds": retry},
                                   headers={"Retry-After": str(retry)})
         if outcome == "not_found":
-            raise NotFound(f"file {file_id} does not exist")
+            raise file_not_found(file_id)
         if outcome == "no_replica":
-            raise Conflict(f"file {file_id} has no ready replica yet",
-                           details={"status": "replicating"})
-        retry = seconds_to_midnight(now)  # "full" (or usage rows that keep vanishing)
-        raise ServiceUnavailable("every account holding this file reached its daily limit",
-                                 details={"retry_after_seconds": retry},
-                                 headers={"Retry-After": str(retry)})
+            raise no_ready_replica(file_id)
+        raise every_holder_full(now)  # "full" (or usage rows that keep vanishing)
 
     @staticmethod
     def _observe(account_id: str, size: int, total: int, limit: int) -> None:
