@@ -336,7 +336,10 @@ def main(argv: list[str] | None = None) -> None:
 
     serve(Gateway(FunctionRegistry(args.functions), bridge), host=args.host, port=args.port,
           threads=args.threads, channel_timeout=3600, max_request_body_size=1 << 40,
-          ident=None, connection_limit=1000)
+          ident=None, connection_limit=1000,
+          # Pass a client's own X-Forwarded-For through, as the OpenFaaS gateway does
+          # (waitress 3 would drop it): the functions decide whom to trust.
+          clear_untrusted_proxy_headers=False)
 
 
 if __name__ == "__main__":
