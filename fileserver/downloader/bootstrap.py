@@ -19,6 +19,7 @@ from fileserver.downloader.redirector import RedirectService
 from fileserver.downloader.reports import ReportService
 from fileserver.downloader.repository import RegistryRepository
 from fileserver.downloader.service import DownloadService
+from fileserver.downloader.signed_links import LinkSigner, link_signer
 from fileserver.downloader.stats_repository import StatsRepository
 from fileserver.downloader.sync import SyncService
 
@@ -71,6 +72,12 @@ def download_service() -> DownloadService:
     outbox = relay()
     outbox.start()
     return DownloadService(database(), on_event=outbox.wake.set, limits=client_limits())
+
+
+@once
+def signer() -> LinkSigner | None:
+    """The signed-link signer when ``download-link-secret`` is set (read once), else None."""
+    return link_signer()
 
 
 @once

@@ -1,9 +1,11 @@
-"""downloader-sync (admin): versioned, idempotent registry messages from the replicator."""
+"""downloader-sync (admin): versioned, idempotent registry messages from the replicator; and
+``POST /links``, which mints a signed, expiring download link."""
 
 from flask import jsonify, request
 
-from fileserver.downloader.bootstrap import sync_service
+from fileserver.downloader.bootstrap import database, signer, sync_service
 from fileserver.downloader.http_errors import database_outage_as_503
+from fileserver.downloader.links_http import mint_link
 from fileserver.runtime import function_app, json_body, query_str, require_admin
 
 app = database_outage_as_503(function_app("downloader-sync"))
@@ -49,3 +51,9 @@ def delete_replica(file_id: str, account_id: str):
 @require_admin
 def list_replicas():
     return jsonify(sync_service().replicas(query_str("file_id"), query_str("account_id")))
+
+
+@app.post("/links")
+@require_admin
+def post_link():
+    return jsonify(mint_link(signer(), database(), json_body())), 201
