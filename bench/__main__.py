@@ -39,6 +39,7 @@ class Figure:
     goal: str = "-"
     meets: Callable[[float], bool] | None = None
     baseline: str | None = None  # pattern of the baseline figure in the same output
+    meets_ratio: Callable[[float], bool] | None = None  # goal on measured / baseline
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ BENCHMARKS = [
         Figure("get-url req/s, 16 clients (vs echo)", r"16\s+get-url\s+" + NUMBER,
                ">= 1000, ratio >= 0.5", lambda v: v >= 1000,
                baseline=r"16\s+echo\s+" + NUMBER),
+        Figure("get-url req/s with client limits on, 16 clients (vs off)",
+               r"16\s+limited\s+" + NUMBER, ">= 0.8x limits off",
+               baseline=r"16\s+get-url\s+" + NUMBER, meets_ratio=lambda r: r >= 0.8),
         Figure("get-url p99 ms paced at 500/s", r"paced.*\n\s+get-url\s+\S+\s+\S+\s+" + NUMBER,
                "<= 50 ms", lambda v: v <= 50)]),
     Benchmark("replication_throughput", ["--sizes", "1,10", "--accounts", "8"], [
@@ -106,6 +110,8 @@ def row(figure: Figure, output: str) -> list[str]:
     verdict = "-"
     if figure.meets is not None and measured is not None:
         verdict = "met" if figure.meets(measured) else "NOT met"
+    if figure.meets_ratio is not None and measured is not None and base:
+        verdict = "met" if figure.meets_ratio(measured / base) else "NOT met"
     shown = "?" if measured is None else f"{measured:,.2f}".rstrip("0").rstrip(".")
     return [figure.name, figure.goal, shown, ratio, verdict]
 
