@@ -77,7 +77,10 @@ class RedirectService:
 
 
 def _fitting(rows: list[dict]) -> list[Holder]:
-    """Holders whose daily limit still takes the whole file, in the rows' order."""
-    return [Holder(row["account_id"], row["url"]) for row in rows
-            if row["account_id"] is not None
-            and int(row["bytes_today"]) + int(row["size"]) <= int(row["daily_limit_bytes"])]
+    """Holders whose daily limit still takes the whole file, in the rows' order; only the
+    healthy ones (replica health ok or unknown) while any holder is healthy."""
+    live = [row for row in rows if row["account_id"] is not None]
+    if any(row["healthy"] for row in live):
+        live = [row for row in live if row["healthy"]]
+    return [Holder(row["account_id"], row["url"]) for row in live
+            if int(row["bytes_today"]) + int(row["size"]) <= int(row["daily_limit_bytes"])]

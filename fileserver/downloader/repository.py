@@ -108,14 +108,17 @@ class RegistryRepository:
 
 
 # A file and its live holders with today's usage, least loaded first: read only, books
-# nothing (the download redirector's duplicates, Metalink and HEAD).
+# nothing (the download redirector's duplicates, Metalink and HEAD). ``healthy``: the
+# replica's health (migration 010) is ok or not known yet.
 HOLDERS = Prepared("fs_holders", (
     "SELECT f.name, f.size, f.md5, f.sha256, h.account_id, h.url, h.bytes_today, "
-    "h.daily_limit_bytes FROM files f LEFT JOIN LATERAL ("
+    "h.daily_limit_bytes, h.healthy FROM files f LEFT JOIN LATERAL ("
     "SELECT r.account_id, r.url, COALESCE(u.bytes_today, 0) AS bytes_today, "
-    "a.daily_limit_bytes FROM replicas r "
+    "a.daily_limit_bytes, (hh.state IS NULL OR hh.state = 'ok') AS healthy FROM replicas r "
     "JOIN accounts a ON a.id = r.account_id AND a.active AND NOT a.deleted "
     "LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d "
+    "LEFT JOIN replica_health hh ON hh.file_id = r.file_id AND hh.account_id = r.account_id "
+    "AND hh.drive_file_id = r.drive_file_id "
     "WHERE r.file_id = f.id AND NOT r.deleted) h ON true "
     "WHERE f.id = :f AND NOT f.deleted "
     'ORDER BY h.bytes_today, h.account_id COLLATE "C"'))

@@ -3,7 +3,7 @@
 
 from flask import jsonify, request
 
-from fileserver.downloader.bootstrap import database, signer, sync_service
+from fileserver.downloader.bootstrap import database, health_service, signer, sync_service
 from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.downloader.links_http import mint_link
 from fileserver.runtime import function_app, json_body, query_str, require_admin
@@ -57,3 +57,17 @@ def list_replicas():
 @require_admin
 def post_link():
     return jsonify(mint_link(signer(), database(), json_body())), 201
+
+
+@app.get("/health")
+@require_admin
+def replica_health():
+    """Blocked and missing replicas, replicas by state and the daily capacity."""
+    return jsonify(health_service().report(query_str("file_id"), query_str("account_id")))
+
+
+@app.put("/health/clock")
+@require_admin
+def prober_clock():
+    """The prober's clock offset in seconds (tests: moved with the Drive emulator's)."""
+    return jsonify(health_service().set_clock(json_body()))
