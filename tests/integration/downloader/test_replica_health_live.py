@@ -31,6 +31,7 @@ import requests
 from devstack.config import StackConfig
 from devstack.stack import LocalStack
 from emulators.drive.admin_client import DriveAdmin
+from fileserver.cli.main import main
 from tests.conftest import server_tmp_dir
 
 ACCOUNTS = 6
@@ -117,6 +118,37 @@ class Api:
         assert got.ok, got.text
 
 
+def report(stack: LocalStack, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """``fileserver report ...`` against the stack; its standard output."""
+    capsys.readouterr()
+    assert main(["--gateway", stack.gateway_url, f"--token={stack.admin_token}", "report",
+                 *args]) == 0
+    return capsys.readouterr().out
+
+
+def check_reports(stack: LocalStack, capsys: pytest.CaptureFixture[str], file_id: str,
+                  blocked: list[str], missing: list[str]) -> None:
+    """account-stats, file-stats and stats-summary (through ``fileserver report``) show the
+    blocked and missing replicas and the healthy capacity next to the nominal one."""
+    accounts = {r["account_id"]: r for r in json.loads(report(stack, capsys, "accounts",
+                                                              "--json"))}
+    assert {a for a, r in accounts.items() if r["replicas_blocked"]} == set(blocked)
+    assert {a for a, r in accounts.items() if r["replicas_missing"]} == set(missing)
+    files = {r["file_id"]: r for r in json.loads(report(stack, capsys, "files", "--json"))}
+    assert (files[file_id]["replicas_blocked"], files[file_id]["replicas_missing"]) == (
+        len(blocked), len(missing))
+    assert "BLOCKED" in report(stack, capsys, "accounts").splitlines()[0]
+    deadline = time.monotonic() + 30  # Stats computes its first summary after the events
+    summary = requests.get(f"{stack.gateway_url}/function/stats-summary", timeout=30)
+    while summary.status_code == 404 and time.monotonic() < deadline:
+        time.sleep(1)
+        summary = requests.get(f"{stack.gateway_url}/function/stats-summary", timeout=30)
+    daily = summary.json()["daily_capacity"]
+    assert daily["nominal_bytes_per_day"] == ACCOUNTS * 10**11
+    assert daily["healthy_bytes_per_day"] == (ACCOUNTS - len(blocked) - len(missing)) * 10**11
+    assert "capacity/day (healthy)" in report(stack, capsys, "summary")
+
+
 def drive_id_of(url: str) -> str:
     return url.split("id=", 1)[1].split("&", 1)[0]
 
@@ -152,7 +184,7 @@ def seconds_past_next_utc_day(hours_at_least: float) -> float:
 
 @pytest.mark.slow
 def test_blocked_and_deleted_replicas_leave_rotation_are_recopied_and_come_back(
-        tmp_path: Path) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with health_stack("health-live", {"HEALTH_REPAIR_BLOCKED": "0"}) as stack:
         api = Api(stack)
         api.add_accounts(ACCOUNTS)
@@ -173,6 +205,9 @@ def test_blocked_and_deleted_replicas_leave_rotation_are_recopied_and_come_back(
         assert clean_after <= 60
         for url in {answer["url"] for answer in clean}:
             assert sha256_of_link(url) == digest
+        health = api.health()["items"]
+        if any(i["state"] == "missing" for i in health):  # before its repair lands
+            check_reports(stack, capsys, file_id, blocked, [deleted])
 
         # The deleted copy is re-copied on its account: a new Drive id, downloadable.
         deadline = time.monotonic() + 90
@@ -187,6 +222,7 @@ def test_blocked_and_deleted_replicas_leave_rotation_are_recopied_and_come_back(
         assert sha256_of_link(fresh) == digest
         states = {(i["account_id"], i["state"]) for i in api.health()["items"]}
         assert states == {(a, "blocked") for a in blocked}, states
+        check_reports(stack, capsys, file_id, blocked, [])
 
         # The next UTC day on both clocks: the blocked copies are probed again and are back.
         api.move_clocks(seconds_past_next_utc_day(24))
