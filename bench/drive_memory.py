@@ -85,7 +85,7 @@ def run(size_mib: int, work: Path) -> None:
         client.share_public(uploaded.id)
         with PeakRss(emulator.pid) as down:
             started = time.monotonic()
-            downloaded = download_md5(client.download_url(uploaded.id))
+            downloaded = download_md5(client.download_url(uploaded.id, size_mib * MIB))
             down_seconds = time.monotonic() - started
         report(size_mib, baseline, up.peak, down.peak, up_seconds, down_seconds,
                uploaded.md5 == md5 == downloaded)
