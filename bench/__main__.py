@@ -72,6 +72,13 @@ BENCHMARKS = [
                baseline=r"16\s+get-url\s+" + NUMBER, meets_ratio=lambda r: r >= 0.8),
         Figure("get-url p99 ms paced at 500/s", r"paced.*\n\s+get-url\s+\S+\s+\S+\s+" + NUMBER,
                "<= 50 ms", lambda v: v <= 50)]),
+    Benchmark("redirector_throughput", ["--seconds", "4", "--clients", "16"], [
+        Figure("download redirector req/s, 16 clients (vs get-url)",
+               r"16\s+download\s+" + NUMBER, "ratio >= 0.9", None,
+               baseline=r"16\s+get-url\s+" + NUMBER)]),
+    Benchmark("client_limits_sql", ["--calls", "1000"], [
+        Figure("get-url call in PostgreSQL with limits on, new client (us, vs off)",
+               r"new client\s+" + NUMBER, baseline=r"plain\s+" + NUMBER)]),
     Benchmark("replication_throughput", ["--sizes", "1,10", "--accounts", "8"], [
         Figure("replication MB/s, 10 MB x 8 accounts (vs plain upload)",
                r"\n\s+10\s+\S+\s+\S+\s+\S+\s+" + NUMBER,

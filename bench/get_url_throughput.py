@@ -116,7 +116,7 @@ def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
                                                  f"{(client >> 8) & 255}.{client & 255}"})
         response = conn.getresponse()
         response.read()
-        if response.status == 200:
+        if response.status < 400:  # 200, or the download redirector's 302
             out.append(time.perf_counter() - started)
         else:
             errors.append(response.status)

@@ -101,7 +101,8 @@ def client_limits() -> ClientLimits:
 @once
 def redirect_service() -> RedirectService:
     """The download redirector's service: books through the get-url service above."""
-    return RedirectService(download_service())
+    return RedirectService(download_service(),
+                           cache_seconds=int_setting("DOWNLOAD_HOLDERS_CACHE_MS", 2000) / 1000)
 
 
 def duplicate_links() -> int:

@@ -107,7 +107,7 @@ class DownloadService:
         if outcome == "limited":
             metrics.CLIENT_LIMITED.labels("limited").inc()
             retry = max(1, math.ceil(float(found["retry_after"])))
-            raise TooManyRequests("too many download requests from this client; retry later",
+            raise TooManyRequests("too many download requests from this client",
                                   details={"retry_after_seconds": retry},
                                   headers={"Retry-After": str(retry)})
         if outcome == "not_found":
