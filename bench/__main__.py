@@ -79,6 +79,9 @@ BENCHMARKS = [
     Benchmark("client_limits_sql", ["--calls", "1000"], [
         Figure("get-url call in PostgreSQL with limits on, new client (us, vs off)",
                r"new client\s+" + NUMBER, baseline=r"plain\s+" + NUMBER)]),
+    Benchmark("replica_health_sql", ["--calls", "1000"], [
+        Figure("get-url call in PostgreSQL with replica health, 3 of 10 blocked (us, vs 003)",
+               r"3 of 10 blocked\s+" + NUMBER, baseline=r"\n\s+003\s+" + NUMBER)]),
     Benchmark("replication_throughput", ["--sizes", "1,10", "--accounts", "8"], [
         Figure("replication MB/s, 10 MB x 8 accounts (vs plain upload)",
                r"\n\s+10\s+\S+\s+\S+\s+\S+\s+" + NUMBER,
