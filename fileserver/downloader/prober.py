@@ -29,6 +29,7 @@ from fileserver.config import float_setting, int_setting, setting
 from fileserver.downloader import metrics
 from fileserver.downloader.health_repository import HealthRepository
 from fileserver.downloader.probe import ProbeResult, probe
+from fileserver.downloader.service import Every
 
 log = logging.getLogger("fileserver.downloader.prober")
 REPAIRED_REASONS = ("download_quota",)  # blocked for this: a fresh copy resets it
@@ -103,6 +104,7 @@ class Prober:
         self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
+        self.gauges_due = Every(30.0)  # the per-state gauge scans every live replica
 
     def start(self) -> None:
         if self.settings.probes_per_second <= 0 or self.thread is not None:
@@ -144,7 +146,7 @@ class Prober:
             started = time.monotonic()
             self.check(row, self.probe_fn(row["url"]), self.clock(offset))
             self.stop_event.wait(max(0.0, interval - (time.monotonic() - started)))
-        if due:
+        if due and self.gauges_due.due():
             self._count_states()
         return len(due)
 
