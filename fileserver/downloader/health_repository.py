@@ -17,23 +17,38 @@ CURRENT = ("hh.file_id = r.file_id AND hh.account_id = r.account_id "
 LIVE = ("JOIN files f ON f.id = r.file_id AND NOT f.deleted "
         "JOIN accounts a ON a.id = r.account_id AND a.active AND NOT a.deleted")
 
-# Replicas due for a probe, hot files first (a link handed out within :hot s, real time),
-# then the longest unchecked. Due: never probed (this copy), blocked and its until passed,
-# missing or ok and last checked :hot_recheck s ago (hot files) or :cold_recheck s ago.
-# Times of health rows are the prober's clock (:now); handed_at is PostgreSQL's.
+# Replicas due for a probe, best first. Due: never probed (this copy), blocked and its
+# ``until`` passed, else last checked :hot_recheck s ago (hot files: a link handed out within
+# :hot s) or :cold_recheck s ago. Three bounded parts, so a round does not scan every
+# replica: the hot files' replicas (file_cursor.handed_at index), the expired blocks (few
+# rows), and, only when :sweep, the cold sweep over all replicas (the caller runs it about
+# once a minute). Times of health rows are the prober's clock (:now); handed_at is
+# PostgreSQL's.
+_COLUMNS = ("r.file_id, r.account_id, r.drive_file_id, r.url, hh.state, hh.reason, "
+            "hh.repair_requested_at, hh.checked_at")
+_READY = ("NOT r.deleted AND r.url IS NOT NULL AND r.drive_file_id IS NOT NULL")
+_EXPIRED = "(hh.state = 'blocked' AND hh.until <= :now)"
 DUE_SQL = (
-    "SELECT r.file_id, r.account_id, r.drive_file_id, r.url, hh.state, hh.reason, "
-    "hh.repair_requested_at FROM replicas r " + LIVE + " "
-    "LEFT JOIN file_cursor c ON c.file_id = r.file_id "
+    "WITH hot AS (SELECT " + _COLUMNS + ", 0 AS part FROM file_cursor c "
+    "JOIN replicas r ON r.file_id = c.file_id " + LIVE + " "
     "LEFT JOIN replica_health hh ON " + CURRENT + " "
-    "WHERE NOT r.deleted AND r.url IS NOT NULL AND r.drive_file_id IS NOT NULL AND ("
-    "hh.file_id IS NULL "
-    "OR (hh.state = 'blocked' AND hh.until <= :now) "
-    "OR (hh.state <> 'blocked' AND hh.checked_at <= :now - make_interval(secs => :hot_recheck) "
-    "    AND c.handed_at > now() - make_interval(secs => :hot)) "
-    "OR (hh.state <> 'blocked' AND hh.checked_at <= :now - make_interval(secs => :cold_recheck))"
-    ") ORDER BY COALESCE(c.handed_at > now() - make_interval(secs => :hot), false) DESC, "
-    "hh.checked_at NULLS FIRST, r.file_id, r.account_id LIMIT :n")
+    "WHERE c.handed_at > now() - make_interval(secs => :hot) AND " + _READY + " AND ("
+    "hh.file_id IS NULL OR " + _EXPIRED + " OR (hh.state <> 'blocked' "
+    "AND hh.checked_at <= :now - make_interval(secs => :hot_recheck))) "
+    "ORDER BY hh.checked_at NULLS FIRST LIMIT :n), "
+    "expired AS (SELECT " + _COLUMNS + ", 1 AS part FROM replica_health hh "
+    "JOIN replicas r ON " + CURRENT + " " + LIVE + " "
+    "WHERE hh.state = 'blocked' AND hh.until <= :now AND " + _READY + " "
+    "ORDER BY hh.until LIMIT :n), "
+    "cold AS (SELECT " + _COLUMNS + ", 2 AS part FROM replicas r " + LIVE + " "
+    "LEFT JOIN replica_health hh ON " + CURRENT + " "
+    "WHERE :sweep AND " + _READY + " AND (hh.file_id IS NULL OR " + _EXPIRED + " OR "
+    "(hh.state <> 'blocked' AND hh.checked_at <= :now - make_interval(secs => :cold_recheck)))"
+    " LIMIT :n) "
+    "SELECT * FROM (SELECT DISTINCT ON (file_id, account_id) * FROM "
+    "(SELECT * FROM hot UNION ALL SELECT * FROM expired UNION ALL SELECT * FROM cold) u "
+    "ORDER BY file_id, account_id, part) d "
+    "ORDER BY part, checked_at NULLS FIRST, file_id, account_id LIMIT :n")
 
 
 class HealthRepository:
@@ -64,9 +79,11 @@ class HealthRepository:
         return float(found[0]["clock_offset_seconds"]) if found else 0.0
 
     def due(self, now: datetime, limit: int, hot: float, hot_recheck: float,
-            cold_recheck: float) -> list[dict[str, Any]]:
+            cold_recheck: float, sweep: bool = True) -> list[dict[str, Any]]:
+        """Up to ``limit`` replicas to probe, hot files first (``sweep``: also look for cold
+        ones, which reads every replica)."""
         return self.db.run(DUE_SQL, now=now, n=limit, hot=hot, hot_recheck=hot_recheck,
-                           cold_recheck=cold_recheck)
+                           cold_recheck=cold_recheck, sweep=sweep)
 
     def record(self, row: dict[str, Any], state: str, reason: str | None,
                until: datetime | None, now: datetime) -> None:

@@ -105,6 +105,7 @@ class Prober:
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
         self.gauges_due = Every(30.0)  # the per-state gauge scans every live replica
+        self.sweep_due = Every(60.0)  # so does the search for cold replicas
 
     def start(self) -> None:
         if self.settings.probes_per_second <= 0 or self.thread is not None:
@@ -139,7 +140,11 @@ class Prober:
         now = self.clock(offset)
         due = self.health.due(now, batch, self.settings.hot_seconds,
                               self.settings.hot_recheck_seconds,
-                              self.settings.cold_recheck_seconds)
+                              self.settings.cold_recheck_seconds, sweep=False)
+        if len(due) < batch and self.sweep_due.due():
+            due = self.health.due(now, batch, self.settings.hot_seconds,
+                                  self.settings.hot_recheck_seconds,
+                                  self.settings.cold_recheck_seconds, sweep=True)
         for row in due:
             if self.stop_event.is_set():
                 break

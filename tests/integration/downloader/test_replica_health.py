@@ -140,3 +140,7 @@ def test_hot_files_are_probed_first(db: Database) -> None:
     assert [row["file_id"] for row in due][:2] == ["hot", "hot"]
     assert len(due) == 4
     assert all(row["state"] is None for row in due)
+    # Without the cold sweep (the prober runs it about once a minute) only hot files count.
+    hot_only = HealthRepository(db).due(datetime.now(UTC), 10, 600, 30, 3600, sweep=False)
+    assert sorted(row["account_id"] for row in hot_only) == ["acc0", "acc1"]
+    assert {row["file_id"] for row in hot_only} == {"hot"}
