@@ -91,6 +91,13 @@ def test_one_client_5000_calls_books_once_and_another_client_is_served(
             return [(r["file_id"], r["downloads"], r["bytes_total"]) for r in rows] == [
                 ("big", 2, 2 * SIZE)]
 
+        limited = {"limited": 0.0, "repeated": 0.0}
+        for name in ("get-url", "get-url-2"):
+            for line in requests.get(f"{functions[name]}/_/metrics", timeout=5).text.splitlines():
+                for outcome in limited:
+                    if line.startswith(f'fileserver_client_limited_total{{outcome="{outcome}"}}'):
+                        limited[outcome] += float(line.split()[-1])
+        assert limited == {"limited": statuses[429], "repeated": statuses[200] - 1 + 9}
         wait_until(stats_count_one_download_per_client, 60)
         print(f"\n{CALLS} calls of one client: {dict(statuses)}")
     finally:
