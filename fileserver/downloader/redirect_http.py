@@ -54,7 +54,8 @@ def metalink_response(found: Redirect, published) -> Response:  # noqa: ANN001 -
     response = Response(document, status=200, mimetype=MEDIA_TYPE)
     response.headers["Content-Disposition"] = \
         f"attachment; filename*=UTF-8''{quote(found.name + '.meta4')}"
-    response.headers.update(digest_headers(found.sha256, found.md5))
+    # No Digest/Repr-Digest here: they would describe this document, not the file (aria2
+    # checks a Digest header against what it received, and so rejected the Metalink).
     response.headers["Cache-Control"] = NO_STORE
     return response
 

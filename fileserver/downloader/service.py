@@ -89,7 +89,7 @@ class DownloadService:
 
     def _book(self, file_id: str, now: datetime, event_id: str,
               client: str | None) -> dict[str, Any]:
-        if client is None:
+        if client is None or not self.limits.enabled:
             return DownloadRepository.get_url(self.db, file_id, now.date(), event_id, iso_z(now))
         if self.pruner.due():
             DownloadRepository.prune_client_state(self.db, now)

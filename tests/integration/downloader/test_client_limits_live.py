@@ -28,8 +28,7 @@ ALICE, BOB = "203.0.113.7", "198.51.100.9"
 FUNCTIONS = ("downloader-sync", "stats-compute", "stats-ingest", "file-stats")
 
 
-def seed(gateway: str, admin: dict[str, str]) -> None:
-    sync = f"{gateway}/function/downloader-sync"
+def seed(sync: str, admin: dict[str, str]) -> None:
     assert requests.put(f"{sync}/files/big", json={"name": "big.bin", "size": SIZE,
                                                    "version": 1}, headers=admin).ok
     for a in ("a0", "a1", "a2", "a3"):
@@ -67,7 +66,7 @@ def test_one_client_5000_calls_books_once_and_another_client_is_served(
     functions["get-url-2"] = start_function("get-url", env, threads=8)
     procs = start_gateway(port, functions, nats_server.url, tmp_path)
     try:
-        seed(gateway, admin)
+        seed(f"{gateway}/function/downloader-sync", admin)
         bob = hammer(gateway, BOB)
         bob_answers = []
         with ThreadPoolExecutor(8) as pool:
@@ -91,9 +90,41 @@ def test_one_client_5000_calls_books_once_and_another_client_is_served(
             return [(r["file_id"], r["downloads"], r["bytes_total"]) for r in rows] == [
                 ("big", 2, 2 * SIZE)]
 
+        limited = {"limited": 0.0, "repeated": 0.0}
+        for name in ("get-url", "get-url-2"):
+            for line in requests.get(f"{functions[name]}/_/metrics", timeout=5).text.splitlines():
+                for outcome in limited:
+                    if line.startswith(f'fileserver_client_limited_total{{outcome="{outcome}"}}'):
+                        limited[outcome] += float(line.split()[-1])
+        assert limited == {"limited": statuses[429], "repeated": statuses[200] - 1 + 9}
         wait_until(stats_count_one_download_per_client, 60)
         print(f"\n{CALLS} calls of one client: {dict(statuses)}")
     finally:
         for proc in reversed(procs):
             stop_pid(proc.pid)
             proc.wait()
+
+
+def test_the_redirector_books_through_the_same_limits_as_get_url(
+        database_url: str, async_gateway, admin, start_function: Callable[..., str]) -> None:
+    env = {"POSTGRES_URL": database_url, "GATEWAY_URL": async_gateway.url,
+           "CLIENT_BURST": "4", "CLIENT_RATE_PER_MINUTE": "1"}
+    sync = start_function("downloader-sync", env)
+    get_url, download = start_function("get-url", env), start_function("download", env)
+    seed(sync, admin)
+    alice = {"X-Forwarded-For": ALICE}
+    first = requests.get(f"{get_url}/", params={"id": "big"}, headers=alice, timeout=10).json()
+    redirects = [requests.get(f"{download}/big/big.bin", headers=alice, allow_redirects=False,
+                              timeout=10) for _ in range(3)]
+    assert [(r.status_code, r.headers["Location"]) for r in redirects] == [
+        (302, first["url"])] * 3  # the window is shared: the same replica, nothing booked
+    refused = requests.get(f"{download}/big", headers={**alice, "Accept": "text/html"},
+                           allow_redirects=False, timeout=10)
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert "try again in" in refused.text  # a browser gets a readable page
+    other = requests.get(f"{download}/big", headers={"X-Forwarded-For": BOB},
+                         allow_redirects=False, timeout=10)
+    assert other.status_code == 302 and other.headers["Location"] != first["url"]
+    db = Database(database_url, pool_size=1)
+    assert db.run("SELECT sum(bytes_today) AS b FROM account_usage")[0]["b"] == 2 * SIZE
+    db.close()
