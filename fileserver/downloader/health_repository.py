@@ -7,7 +7,7 @@ replica's (``CURRENT`` below); a repaired replica (new Drive id) is healthy unti
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fileserver.downloader.db import Database
@@ -109,6 +109,15 @@ class HealthRepository:
             return
         self.db.run("UPDATE replica_health SET checked_at = :now WHERE file_id = :f AND "
                     "account_id = :a", now=now, f=row["file_id"], a=row["account_id"])
+
+    def share_of_limit_spent(self, account_id: str, day: date) -> float:
+        """Bytes handed out on ``account_id`` on ``day`` over its daily limit (0 if unknown)."""
+        found = self.db.run(
+            "SELECT u.bytes_today, a.daily_limit_bytes FROM accounts a JOIN account_usage u "
+            "ON u.account_id = a.id AND u.day = :d WHERE a.id = :a", a=account_id, d=day)
+        if not found or not found[0]["daily_limit_bytes"]:
+            return 0.0
+        return int(found[0]["bytes_today"]) / int(found[0]["daily_limit_bytes"])
 
     def mark_repair_requested(self, row: dict[str, Any], now: datetime) -> None:
         self.db.run("UPDATE replica_health SET repair_requested_at = :now WHERE file_id = :f "

@@ -33,6 +33,7 @@ from fileserver.downloader.service import Every
 
 log = logging.getLogger("fileserver.downloader.prober")
 REPAIRED_REASONS = ("download_quota",)  # blocked for this: a fresh copy resets it
+# (not "account_quota": the owner's day is spent; "forbidden" and others: a copy won't help)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class ProberSettings:
     cold_recheck_seconds: float = 6 * 3600.0
     repair_retry_seconds: float = 600.0
     repair_blocked: bool = True
+    account_spent_share: float = 0.9
     timeout: float = 10.0
     idle_seconds: float = 2.0
 
@@ -55,6 +57,7 @@ class ProberSettings:
             cold_recheck_seconds=float_setting("HEALTH_COLD_RECHECK_SECONDS", 6 * 3600.0),
             repair_retry_seconds=float_setting("HEALTH_REPAIR_RETRY_SECONDS", 600.0),
             repair_blocked=int_setting("HEALTH_REPAIR_BLOCKED", 1) != 0,
+            account_spent_share=float_setting("HEALTH_ACCOUNT_SPENT_SHARE", 0.9),
             timeout=float_setting("HEALTH_PROBE_TIMEOUT_SECONDS", 10.0))
 
 
@@ -162,6 +165,7 @@ class Prober:
     def check(self, row: dict[str, Any], result: ProbeResult, now: datetime) -> None:
         """Store ``result`` for ``row``; report a change; ask for a repair if it needs one."""
         metrics.REPLICA_PROBES.labels(result.state or "inconclusive").inc()
+        result = self._attributed(row, result, now)
         if result.state is None:
             self.health.touch(row, now)
             log.info("probe of %s on %s inconclusive: %s", row["file_id"], row["account_id"],
@@ -179,6 +183,20 @@ class Prober:
                         f", until {until.isoformat()}" if until else "")
         if self._needs_repair(row, result, now, changed=result.state != before):
             self._request_repair(row, result.reason or result.state, now)
+
+    def _attributed(self, row: dict[str, Any], result: ProbeResult,
+                    now: datetime) -> ProbeResult:
+        """Google shows the same quota page for a file's own limit and for its owner's spent
+        day: when the account has been handed out ``account_spent_share`` of its daily
+        limit today, the page is the account's (``account_quota``: a fresh copy on it would
+        not help, and is not made)."""
+        if result.reason != "download_quota":
+            return result
+        # get-url books on the real UTC day (the offset is the prober's own)
+        spent = self.health.share_of_limit_spent(row["account_id"], datetime.now(UTC).date())
+        if spent < self.settings.account_spent_share:
+            return result
+        return ProbeResult(result.state, "account_quota", result.status)
 
     def _needs_repair(self, row: dict[str, Any], result: ProbeResult, now: datetime,
                       changed: bool) -> bool:

@@ -144,3 +144,21 @@ def test_hot_files_are_probed_first(db: Database) -> None:
     hot_only = HealthRepository(db).due(datetime.now(UTC), 10, 600, 30, 3600, sweep=False)
     assert sorted(row["account_id"] for row in hot_only) == ["acc0", "acc1"]
     assert {row["file_id"] for row in hot_only} == {"hot"}
+
+
+def test_a_quota_page_on_an_account_that_spent_its_day_is_the_accounts_and_not_repaired(
+        db: Database) -> None:
+    registry = RegistryRepository(db)
+    registry.put_account("acc0", "acc0@example.com", 10_000, True, 1)
+    registry.put_file("f1", "f1.bin", 1000, None, 1)
+    registry.put_replica("f1", "acc0", "d0", "http://drive.test/uc?id=d0", 1)
+    service = DownloadService(db)
+    for _ in range(9):  # 9,000 of its 10,000 bytes today
+        service.get_url("f1")
+    health, repairs = HealthRepository(db), FakeRepairs()
+    prober = Prober(health, ProberSettings(probes_per_second=1000), repairs,  # type: ignore
+                    lambda url: ProbeResult("blocked", "download_quota", 403))
+    assert prober.run_once() == 1
+    assert [(i["state"], i["reason"]) for i in health.unhealthy()] == [
+        ("blocked", "account_quota")]
+    assert repairs.asked == []
