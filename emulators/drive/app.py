@@ -23,8 +23,10 @@ def create_app(data_dir: Path, fault_seed: int | None = None,
     second listening port that serves ``/download`` (None: ``/uc`` serves the file itself)."""
     from emulators.drive import (
         routes_admin,
+        routes_admin_accounts,
         routes_api,
         routes_download,
+        routes_drives,
         routes_public,
         routes_upload,
     )
@@ -33,7 +35,8 @@ def create_app(data_dir: Path, fault_seed: int | None = None,
     backend = Backend(data_dir, fault_seed)
     app.config["backend"] = backend
     app.config["uploads"] = Uploads(backend)
-    for module in (routes_api, routes_upload, routes_public, routes_admin):
+    for module in (routes_api, routes_drives, routes_upload, routes_public, routes_admin,
+                   routes_admin_accounts):
         app.register_blueprint(module.blueprint)
     if scan_warning_bytes is None:
         scan_warning_bytes = routes_download.GOOGLE_SCAN_WARNING_BYTES

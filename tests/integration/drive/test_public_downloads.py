@@ -48,7 +48,7 @@ def client(emulator: DriveEmulator, monkeypatch: pytest.MonkeyPatch) -> DriveCli
     monkeypatch.setenv("DRIVE_LARGE_FILE_BYTES", str(THRESHOLD))
     monkeypatch.setenv("DRIVE_USERCONTENT_ROOT", emulator.usercontent_url)
     monkeypatch.delenv("DRIVE_WEB_ROOT", raising=False)
-    return DriveClient(emulator.create_account(), emulator.url, policy=QUICK)
+    return DriveClient(emulator.create_account(legacy=True), emulator.url, policy=QUICK)
 
 
 def public(client: DriveClient, data: bytes, name: str = "f.bin") -> str:
@@ -145,7 +145,7 @@ def test_admin_blocks_one_file_of_one_account(emulator: DriveEmulator, client: D
 
 
 def test_owner_out_of_daily_quota_gets_the_page_on_the_public_link(emulator: DriveEmulator):
-    key = emulator.create_account(daily_download_limit_bytes=10)
+    key = emulator.create_account(legacy=True, daily_download_limit_bytes=10)
     client = DriveClient(key, emulator.url, policy=QUICK)
     file_id = public(client, b"d" * 10)
     assert requests.get(client.download_url(file_id, 10), timeout=10).status_code == 200
