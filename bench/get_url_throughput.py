@@ -98,10 +98,12 @@ def start_gateway(functions: dict[str, str], nats_url: str, tmp: Path, procs: li
 
 
 def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
-                errors: list[int], interval: float = 0.0) -> None:
+                errors: list[int], interval: float = 0.0, forwarded: bool = False) -> None:
     """Closed loop (``interval`` 0: next request as soon as the last answered), or paced: one
     request every ``interval`` s, latency counted from its scheduled time (so a slow answer
-    also counts against the requests that had to wait for it)."""
+    also counts against the requests that had to wait for it). ``forwarded``: each request
+    as from a random client of 198.18.0.0/15 (``X-Forwarded-For``); else from 127.0.0.1,
+    which the client limits exempt."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     rng = random.Random()
     scheduled = time.perf_counter() + rng.random() * interval
@@ -110,10 +112,7 @@ def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
             time.sleep(max(0.0, scheduled - time.perf_counter()))
         started = scheduled if interval else time.perf_counter()
         scheduled += interval
-        client = rng.randrange(CLIENT_ADDRESSES)
-        conn.request("GET", rng.choice(paths),
-                     headers={"X-Forwarded-For": f"198.{18 + (client >> 16)}."
-                                                 f"{(client >> 8) & 255}.{client & 255}"})
+        conn.request("GET", rng.choice(paths), headers=random_client(rng) if forwarded else {})
         response = conn.getresponse()
         response.read()
         if response.status < 400:  # 200, or the download redirector's 302
@@ -123,14 +122,19 @@ def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
     conn.close()
 
 
+def random_client(rng: random.Random) -> dict[str, str]:
+    client = rng.randrange(CLIENT_ADDRESSES)
+    return {"X-Forwarded-For": f"198.{18 + (client >> 16)}.{(client >> 8) & 255}.{client & 255}"}
+
+
 def worker(port: int, paths: list[str], clients: int, seconds: float,
-           interval: float) -> tuple[list[float], int]:
+           interval: float, forwarded: bool = False) -> tuple[list[float], int]:
     """One load process: ``clients`` threads, each on its own keep-alive connection."""
     deadline = time.monotonic() + seconds
     latencies: list[float] = []
     errors: list[int] = []
     threads = [threading.Thread(target=client_loop, args=(port, paths, deadline, latencies,
-                                                           errors, interval))
+                                                           errors, interval, forwarded))
                for _ in range(clients)]
     for thread in threads:
         thread.start()
@@ -140,14 +144,16 @@ def worker(port: int, paths: list[str], clients: int, seconds: float,
 
 
 def measure(base: str, paths: list[str], clients: int, seconds: float,
-            rate: float = 0.0) -> dict[str, float]:
-    """Closed-loop with ``clients`` clients, or paced at ``rate`` req/s in total if given."""
+            rate: float = 0.0, forwarded: bool = False) -> dict[str, Any]:
+    """Closed-loop with ``clients`` clients, or paced at ``rate`` req/s in total if given;
+    ``forwarded``: as from random clients (``client_loop``)."""
     port = int(base.rsplit(":", 1)[1])
     procs = min(WORKER_PROCESSES, clients)
     interval = clients / rate if rate else 0.0
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(procs) as pool:
-        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds, interval)] * procs)
+        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds, interval,
+                                       forwarded)] * procs)
     return summary([x for part, _ in parts for x in part], sum(e for _, e in parts), seconds)
 
 
@@ -164,7 +170,7 @@ def measure_rounds(targets: dict[str, tuple[str, list[str]]], clients: int, seco
     slices: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
     for _ in range(rounds):
         for name, (base, paths) in targets.items():
-            slices[name].append(measure(base, paths, clients, seconds / rounds))
+            slices[name].append(measure(base, paths, clients, seconds / rounds, forwarded=True))
     return {name: summary([x for r in parts for x in r["latencies"]],
                           sum(r["errors"] for r in parts), seconds)
             for name, parts in slices.items()}
@@ -210,7 +216,7 @@ def paced(args: argparse.Namespace, targets: dict[str, tuple[str, str]]) -> None
     print(f"paced at {args.rate:.0f} req/s ({PACED_CLIENTS} clients):")
     for name, (base, path) in targets.items():
         paths = [path] if name == "echo" else [f"{path}?id={f}" for f in FILES]
-        r = measure(base, paths, PACED_CLIENTS, args.seconds, args.rate)
+        r = measure(base, paths, PACED_CLIENTS, args.seconds, args.rate, forwarded=True)
         print(f"{'':>7} {name:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
               f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
 

@@ -60,7 +60,7 @@ def replicas(emulator: DriveEmulator) -> list[dict]:
             patch.setenv(name, value)
         patch.delenv("DRIVE_WEB_ROOT", raising=False)
         policy = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
-        keys = [emulator.create_account(legacy=True) for _ in range(3)]
+        keys = [emulator.create_account(legacy=True) for _ in range(3)]  # own files
         clients = [DriveClient(key, emulator.url, policy=policy) for key in keys]
         source = clients[0].upload(io.BytesIO(DATA), len(DATA), "data.bin", "text/plain", {})
         found = []
