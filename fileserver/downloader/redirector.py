@@ -76,11 +76,11 @@ class RedirectService:
         self.downloads = downloads
         self.cache = HoldersCache(cache_seconds)
 
-    def redirect(self, file_id: object, duplicates: int) -> Redirect:
-        """Book one download exactly as get-url does; list up to ``duplicates`` other holders
-        that had room today for this file (as of at most ``cache_seconds`` ago), least loaded
-        first."""
-        chosen = self.downloads.get_url(file_id)
+    def redirect(self, file_id: object, duplicates: int, client: str | None = None) -> Redirect:
+        """Book one download exactly as get-url does (with the same per-client limits for
+        ``client``); list up to ``duplicates`` other holders that had room today for this
+        file (as of at most ``cache_seconds`` ago), least loaded first."""
+        chosen = self.downloads.get_url(file_id, client)
         key = (chosen["file_id"], self.downloads.clock().date())
         rows = self.cache.get(key, lambda: DownloadRepository.holders(self.downloads.db, *key))
         others = [h for h in _fitting(rows) if h.account_id != chosen["account_id"]]
@@ -108,7 +108,10 @@ class RedirectService:
 
 
 def _fitting(rows: list[dict]) -> list[Holder]:
-    """Holders whose daily limit still takes the whole file, in the rows' order."""
-    return [Holder(row["account_id"], row["url"]) for row in rows
-            if row["account_id"] is not None
-            and int(row["bytes_today"]) + int(row["size"]) <= int(row["daily_limit_bytes"])]
+    """Holders whose daily limit still takes the whole file, in the rows' order; only the
+    healthy ones (replica health ok or unknown) while any holder is healthy."""
+    live = [row for row in rows if row["account_id"] is not None]
+    if any(row["healthy"] for row in live):
+        live = [row for row in live if row["healthy"]]
+    return [Holder(row["account_id"], row["url"]) for row in live
+            if int(row["bytes_today"]) + int(row["size"]) <= int(row["daily_limit_bytes"])]

@@ -7,7 +7,7 @@ version and also wins a tie, so any order of duplicated messages ends in the sam
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import records
@@ -108,20 +108,27 @@ class RegistryRepository:
 
 
 # A file and its live holders with today's usage, least loaded first: read only, books
-# nothing (the download redirector's duplicates, Metalink and HEAD).
+# nothing (the download redirector's duplicates, Metalink and HEAD). ``healthy``: the
+# replica's health (migration 010) is ok or not known yet.
 HOLDERS = Prepared("fs_holders", (
     "SELECT f.name, f.size, f.md5, f.sha256, h.account_id, h.url, h.bytes_today, "
-    "h.daily_limit_bytes FROM files f LEFT JOIN LATERAL ("
+    "h.daily_limit_bytes, h.healthy FROM files f LEFT JOIN LATERAL ("
     "SELECT r.account_id, r.url, COALESCE(u.bytes_today, 0) AS bytes_today, "
-    "a.daily_limit_bytes FROM replicas r "
+    "a.daily_limit_bytes, (hh.state IS NULL OR hh.state = 'ok') AS healthy FROM replicas r "
     "JOIN accounts a ON a.id = r.account_id AND a.active AND NOT a.deleted "
     "LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d "
+    "LEFT JOIN replica_health hh ON hh.file_id = r.file_id AND hh.account_id = r.account_id "
+    "AND hh.drive_file_id = r.drive_file_id "
     "WHERE r.file_id = f.id AND NOT r.deleted) h ON true "
     "WHERE f.id = :f AND NOT f.deleted "
     'ORDER BY h.bytes_today, h.account_id COLLATE "C"'))
 
 # One call does the whole get-url transaction (migration 003_get_url_function.sql).
 GET_URL = Prepared("fs_get_url_call", "SELECT * FROM fs_get_url(:f, :d, :eid, :at)")
+# The same for one limited client: bucket, de-duplication and booking (migration 006).
+GET_URL_CLIENT = Prepared(
+    "fs_get_url_client_call",
+    "SELECT * FROM fs_get_url_client(:f, :d, :eid, :at, :client, :now, :rate, :burst, :window)")
 
 
 class DownloadRepository:
@@ -136,6 +143,21 @@ class DownloadRepository:
     def get_url(db: Database, file_id: str, day: date, event_id: str, at: str) -> dict[str, Any]:
         """The outcome of one get-url (see the SQL function for the outcomes and columns)."""
         return db.call(GET_URL, f=file_id, d=day, eid=event_id, at=at)[0]
+
+    @staticmethod
+    def get_url_for_client(db: Database, file_id: str, day: date, event_id: str, at: str,
+                           client: str, now: datetime, rate: float, burst: float,
+                           window: float) -> dict[str, Any]:
+        """get-url for a limited client (``fs_get_url_client``: its outcomes add ``limited``
+        and ``repeated``; ``event_id`` is the booking's, ``retry_after`` in seconds)."""
+        return db.call(GET_URL_CLIENT, f=file_id, d=day, eid=event_id, at=at, client=client,
+                       now=now, rate=rate, burst=burst, window=window)[0]
+
+    @staticmethod
+    def prune_client_state(db: Database, now: datetime, batch: int = 10_000) -> int:
+        """Forget full buckets and expired de-duplication rows; return how many rows went."""
+        return int(db.run("SELECT fs_prune_client_state(:now, :n) AS n", now=now,
+                          n=batch)[0]["n"])
 
     @staticmethod
     def holders(db: Database, file_id: str, day: date) -> list[dict[str, Any]]:
