@@ -60,7 +60,7 @@ class DownloaderSyncClient:
     def put_account(self, account: Account) -> None:
         self._call("PUT", f"/accounts/{account.id}", json={
             "email": account.email, "daily_limit_bytes": account.daily_limit_bytes,
-            "active": account.active, "version": account.version})
+            "active": account.serving, "version": account.version})
 
     def delete_account(self, account_id: str, version: int) -> None:
         self._call("DELETE", f"/accounts/{account_id}", params={"version": version})
