@@ -23,7 +23,8 @@ _TERMS: list[tuple[re.Pattern[str], Callable[..., Predicate]]] = [
     (re.compile(rf"mimeType\s*=\s*{_STRING}"), lambda v: lambda f, me: f["mime_type"] == v),
     (re.compile(r"trashed\s*=\s*(true|false)"),
      lambda v: lambda f, me: bool(f["trashed"]) == (v == "true")),
-    (re.compile(r"'me'\s+in\s+owners"), lambda: lambda f, me: f["owner"] == me),
+    (re.compile(r"'me'\s+in\s+owners"),  # shared-drive files have no owners
+     lambda: lambda f, me: f["owner"] == me and not f.get("drive_id")),
     (re.compile(rf"appProperties\s+has\s*\{{\s*key\s*=\s*{_STRING}\s+and\s+value\s*=\s*{_STRING}\s*\}}"),
      lambda k, v: lambda f, me: f["app_properties"].get(k) == v),
 ]

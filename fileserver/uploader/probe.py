@@ -79,18 +79,18 @@ def _check_shared_drive(client: Any) -> None:
 
 
 def _check_own_storage(client: Any, result: ProbeResult) -> None:
-    """A plain service account must be able to own a file: room in about.get, and a 1-byte
-    upload that Drive accepts."""
+    """A plain service account must be able to own a file: a 1-byte upload that Drive
+    accepts (refused: Google's reason and message), and room in about.get."""
     from fileserver.drive.errors import DriveQuotaExceeded
 
-    if result.storage_limit is not None and result.storage_limit <= result.storage_usage:
-        raise _no_storage(f"about.get reports a storage limit of {result.storage_limit} bytes "
-                          f"with {result.storage_usage} used", "storageQuotaExceeded")
     try:
         probe = client.upload(io.BytesIO(b"\0"), 1, PROBE_NAME, "application/octet-stream", {})
     except DriveQuotaExceeded as exc:
         raise _no_storage(str(exc), exc.reason) from None
     client.delete(probe.id)
+    if result.storage_limit is not None and result.storage_limit <= result.storage_usage:
+        raise _no_storage(f"about.get reports a storage limit of {result.storage_limit} bytes "
+                          f"with {result.storage_usage} used", "storageQuotaExceeded")
 
 
 def _no_storage(why: str, reason: str) -> Unprocessable:

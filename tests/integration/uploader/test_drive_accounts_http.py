@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import requests
 
 from tests.integration.uploader.conftest import make_key, read_jobs
@@ -108,7 +109,7 @@ def test_a_key_whose_token_endpoint_is_unreachable_is_502_not_stored(uploader):
 
 
 def test_a_key_google_refuses_is_400_with_its_oauth_error(uploader):
-    forged = uploader.drive.create_account()
+    forged = uploader.drive.create_account(legacy=True)
     forged["private_key"] = make_key(forged["client_email"])["private_key"]  # not its key
     refused, _ = _create(uploader, name="forged", key=forged, verify=True)
     assert refused.status_code == 400, refused.text
@@ -117,14 +118,19 @@ def test_a_key_google_refuses_is_400_with_its_oauth_error(uploader):
     assert forged["private_key"].splitlines()[1] not in refused.text
 
 
-def test_a_service_account_without_storage_is_422_pointing_at_the_three_kinds(uploader):
-    key = uploader.drive.create_account(storage_limit_bytes=0)
+@pytest.mark.parametrize("fields", [{}, {"legacy": True, "storage_limit_bytes": 0}],
+                         ids=["after-the-cutoff", "no-room"])
+def test_a_service_account_without_storage_is_422_pointing_at_the_three_kinds(uploader, fields):
+    key = uploader.drive.create_account(**fields)
     refused, _ = _create(uploader, name="no-storage", key=key, verify=True)
     assert refused.status_code == 422, refused.text
     error = refused.json()["error"]
-    assert error["code"] == "unprocessable" and error["details"]["reason"]
+    assert error["code"] == "unprocessable"
+    assert error["details"]["reason"] == "storageQuotaExceeded"
     for words in ("no Drive storage", "authorized_user", "shared_drive_id", "subject"):
         assert words in error["message"]
+    if not fields:  # Google's own words reach the operator
+        assert "Service Accounts do not have storage quota" in error["message"]
     assert uploader.db()["accounts"].find_one({"email": key["client_email"]}) is None
 
 
@@ -149,7 +155,7 @@ def test_auth_and_not_found(uploader):
 
 def test_a_key_the_drive_emulator_issued_is_checked_and_its_storage_cached(uploader):
     key = uploader.drive.create_account(
-        email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com",
+        legacy=True, email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com",
         storage_limit_bytes=40 * 10**6)
     response = requests.post(uploader.urls["drive-accounts"] + "/", headers=uploader.admin,
                              json={"name": "emu", "key": key}, timeout=30)  # verify: default

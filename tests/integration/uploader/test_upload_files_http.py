@@ -195,7 +195,7 @@ def test_an_upload_that_does_not_fit_every_active_account_is_507_before_any_byte
     accounts = uploader.urls["drive-accounts"]
     ids = []
     for n in range(2):
-        key = uploader.drive.create_account(storage_limit_bytes=5_000_000)
+        key = uploader.drive.create_account(legacy=True, storage_limit_bytes=5_000_000)
         created = requests.post(accounts + "/", headers=uploader.admin, timeout=30,
                                 json={"name": f"small{n}", "key": key})
         assert created.status_code == 201, created.text
