@@ -16,8 +16,10 @@ UNPLACED = ("full", "paused", "failed")
 
 
 def to_account(account: UploaderAccount) -> Account:
+    storage = account.storage
     return Account(account.id, account.email, account.state, account.version,
-                   account.daily_limit_bytes, account.storage.free, account.paused_until)
+                   account.daily_limit_bytes, storage.free, account.paused_until, account.kind,
+                   storage.limit, storage.usage, storage.checked_at)
 
 
 def to_record(stored: StoredFile) -> FileRecord:

@@ -113,6 +113,9 @@ class AccountConditions:
                 continue
             self._measured[account.id] = time.monotonic()
             self.accounts.set_storage(account.id, about["storage_limit"], about["storage_usage"])
+            fresh = self.accounts.get(account.id)
+            if fresh is not None:
+                self.downloader.put_account(fresh)  # account-stats shows the storage
 
     def resumable(self, account: Account, smallest_missing: int) -> bool:
         """A paused account whose pause is over, or a full one with room again."""

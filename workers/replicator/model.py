@@ -27,6 +27,10 @@ class Account:
     daily_limit_bytes: int
     storage_free: int | None = None  # about.get's limit - usage, as last cached (None: unknown)
     paused_until: str | None = None
+    kind: str = "service_account"
+    storage_limit: int | None = None
+    storage_usage: int = 0
+    storage_checked_at: str | None = None
 
     @property
     def active(self) -> bool:
