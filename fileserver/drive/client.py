@@ -170,9 +170,11 @@ class DriveClient:
 
     def about(self) -> dict[str, Any]:
         """``{"email", "storage_limit", "storage_usage"}`` of this account (``storage_limit``
-        None: unlimited, as ``about.get`` omits ``limit`` then)."""
+        None: unlimited, as ``about.get`` omits ``limit`` then). A shared drive's files use
+        the organisation's pooled storage, which ``about.get`` does not report (it answers
+        the service account's own, none): there the storage is unknown (None, 0)."""
         body = self._call("about.get", self._service.about().get(fields="user,storageQuota"))
-        quota = body.get("storageQuota", {})
+        quota = {} if self.shared_drive_id else body.get("storageQuota", {})
         return {"email": body["user"]["emailAddress"],
                 "storage_limit": int(quota["limit"]) if "limit" in quota else None,
                 "storage_usage": int(quota.get("usage", 0))}
