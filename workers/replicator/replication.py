@@ -208,7 +208,7 @@ class Replicator:
                 continue  # an admin changed it meanwhile
             self.downloader.put_account(disabled)
             self.metrics.accounts_disabled.inc()
-            log.warning("account %s (%s): Google refused its key (%s); disabled. Fix the key "
+            log.warning("account %s (%s): Google refused its key; disabled (%s). Fix the key "
                         "and set the account active again.", account.id, account.email,
                         reasons[account.id])
 
