@@ -106,7 +106,8 @@ class Replicator:
             return self._deleted_meanwhile(file_id)
         self._disable(file_id, [a for a in targets if outcomes.get(a.id) == "refused"],
                       outcomes)
-        self.conditions.refresh_storage([a for a in targets if a.id in outcomes])
+        touched = [a for a in targets if a.id in outcomes]  # measured in parallel, too
+        list(self._pool.map(lambda account: self.conditions.refresh_storage([account]), touched))
         if errors:
             raise errors[0]
         return self._finish(file_id)
