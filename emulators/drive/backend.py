@@ -36,6 +36,9 @@ from emulators.drive.faults import Clock, Faults
 from emulators.drive.store import Store, dumps
 
 EMPTY_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+# SQL: not a My Drive file of a suspended owner whose links are not kept (see _owner_hidden)
+_VISIBLE_OWNER = ("(drive_id IS NOT NULL OR owner NOT IN (SELECT email FROM accounts"
+                  " WHERE suspended=1 AND suspended_links_kept=0))")
 MAX_PAGE = 1000
 
 
@@ -214,11 +217,11 @@ class Backend:
         after = _page_offset(page_token)
         found: list[dict[str, Any]] = []
         while batch := self.store.rows(
-                f"SELECT * FROM files WHERE seq > ? AND ({where}) ORDER BY seq LIMIT 500",  # noqa: S608
-                (after, *params)):
+                f"SELECT * FROM files WHERE seq > ? AND ({where}) AND {_VISIBLE_OWNER}"  # noqa: S608
+                " ORDER BY seq LIMIT 500", (after, *params)):
             for row in batch:
                 row["app_properties"] = json.loads(row["app_properties"])
-                if predicate(row, me) and not self._owner_hidden(row):
+                if predicate(row, me):
                     found.append(row)
                 if len(found) > page_size:
                     return found[:page_size], str(found[page_size - 1]["seq"])

@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
+from emulators.drive.accounts import EMAIL
 from emulators.drive.errors import DriveApiError, bad_request, drive_not_found
 from emulators.drive.faults import Clock
 from emulators.drive.store import Store
@@ -94,7 +95,10 @@ class Drives:
         return self.store.rows("SELECT email, role FROM drive_members WHERE drive_id=?"
                                " ORDER BY email", (drive_id,))
 
-    def set_member(self, drive_id: str, email: str, role: Any) -> dict[str, Any]:
+    def set_member(self, drive_id: str, email: Any, role: Any) -> dict[str, Any]:
+        if not isinstance(email, str) or not EMAIL.fullmatch(email):
+            raise bad_request("Invalid permission: emailAddress must be an e-mail address.",
+                              "invalid")
         if role not in ROLES:
             raise bad_request(f"Invalid permission: role must be one of {', '.join(ROLES)}.",
                               "invalid")
@@ -126,9 +130,9 @@ class Drives:
         limit = body.get("item_limit", ITEM_LIMIT)
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
             raise bad_request("item_limit must be a non-negative integer")
-        for role in members.values():
-            if role not in ROLES:
-                raise bad_request(f"member roles are {', '.join(ROLES)}")
+        for email, role in members.items():
+            if role not in ROLES or not EMAIL.fullmatch(email):
+                raise bad_request(f"members maps e-mail addresses to {', '.join(ROLES)}")
         drive = self.create(None, secrets.token_hex(8), body.get("name") or "fileserver", limit)
         for email, role in members.items():
             self.set_member(drive["id"], email, role)

@@ -126,3 +126,25 @@ def test_an_old_database_gains_the_new_columns(tmp_path: Path) -> None:
     assert (usage["kind"], usage["owns_files"], usage["suspended"]) == (
         "service_account", True, False)  # accounts from before still own their files
     assert _upload(backend, "old@x.io", b"still mine")["owner"] == "old@x.io"
+
+
+def test_list_by_drive_parent_and_hides_suspended_owners(backend: Backend) -> None:
+    me, other = _account(backend), _account(backend, legacy=True)
+    drive = backend.drives.admin_create({"members": {me: "writer", other: "reader"}})
+    in_drive = _upload(backend, me, b"d", parents=[drive["id"]])
+    shared = _upload(backend, other, b"s")
+    backend.add_permission(other, shared["id"], {"type": "user", "role": "reader",
+                                                 "emailAddress": me})
+    everything = ListCorpus("allDrives", None, True)
+    q = f"'{drive['id']}' in parents and trashed = false"
+    assert [r["id"] for r in backend.list(me, q, 10, None, everything)[0]] == [in_drive["id"]]
+    assert len(backend.list(me, None, 10, None, everything)[0]) == 2
+    backend.accounts.suspend(other, True, False)
+    assert [r["id"] for r in backend.list(me, None, 10, None, everything)[0]] == [in_drive["id"]]
+
+
+def test_admin_drive_members_are_validated(backend: Backend) -> None:
+    for members in ({"not-an-email": "writer"}, {"a@x.io": "owner"}, ["a@x.io"]):
+        with pytest.raises(DriveApiError) as bad:
+            backend.drives.admin_create({"members": members})
+        assert bad.value.status == 400
