@@ -170,3 +170,42 @@ def test_a_key_the_drive_emulator_issued_is_checked_and_its_storage_cached(uploa
     usage = requests.get(f"{uploader.drive.url}_emulator/accounts/{key['client_email']}",
                          timeout=10).json()
     assert usage["files"] == 0 and usage["uploaded_bytes"] == 1  # the probe, deleted
+
+
+def test_each_kind_is_checked_live_and_stored_with_its_kind(uploader):
+    drive = uploader.drive
+    member, outsider = drive.create_account(), drive.create_account()
+    shared = drive.create_shared_drive({member["client_email"]: "organizer"})
+    created, _ = _create(uploader, name="shared", key=member, verify=True,
+                         shared_drive_id=shared["id"])
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["kind"] == "shared_drive" and body["shared_drive_id"] == shared["id"]
+    assert body["storage"]["limit_bytes"] is None  # the drive's pooled storage: not reported
+    not_member, _ = _create(uploader, name="outsider", key=outsider, verify=True,
+                            shared_drive_id=shared["id"])
+    assert not_member.status_code == 422, not_member.text
+    assert "not a member" in not_member.json()["error"]["message"]
+
+    delegating = drive.create_account()
+    subject = drive.create_oauth_user(workspace=True)["account"]
+    ungranted, _ = _create(uploader, name="no-grant", key=delegating, verify=True,
+                           subject=subject)
+    assert ungranted.status_code == 400 and "unauthorized_client" in ungranted.text
+    drive.grant_delegation(delegating)
+    granted, _ = _create(uploader, name="delegated", key=delegating, verify=True, subject=subject)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["kind"] == "delegated" and granted.json()["email"] == subject
+
+    user = drive.create_oauth_user(storage_limit_bytes=40 * 10**6)
+    person, _ = _create(uploader, name="person", key=user, verify=True)
+    assert person.status_code == 201, person.text
+    assert person.json()["email"] == user["account"] and person.json()["kind"] == "authorized_user"
+    assert person.json()["storage"]["limit_bytes"] == 40 * 10**6
+    stored = uploader.db()["accounts"].find_one({"_id": person.json()["id"]})
+    assert user["refresh_token"] not in str(stored) and user["client_secret"] not in str(stored)
+    for text in (person.text, uploader.log_text()):
+        assert user["refresh_token"] not in text and user["client_secret"] not in text
+    for answer in (created, granted, person):
+        requests.delete(f"{uploader.urls['drive-accounts']}/{answer.json()['id']}",
+                        headers=uploader.admin, timeout=10)
