@@ -293,8 +293,9 @@ class Replicator:
 
     def _register(self, record: FileRecord, account: Account, drive: Drive, drive_id: str) -> None:
         drive.share_public(drive_id)
-        self.files.set_replica(record.id, account.id, drive_id)
+        # Usage first: once the replica is ready it stops counting as pending for upload-file.
         self.conditions.placed(account, record.size)
+        self.files.set_replica(record.id, account.id, drive_id)
         self.downloader.put_replica(record.id, account.id, drive_id, drive.download_url(drive_id))
 
     def _finish(self, file_id: str) -> str:
