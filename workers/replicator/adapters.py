@@ -31,8 +31,8 @@ def to_record(stored: StoredFile) -> FileRecord:
     unplaced = {account_id: replica.state for account_id, replica in stored.replicas.items()
                 if replica.state in UNPLACED}
     return FileRecord(stored.id, stored.name, stored.size, stored.md5, stored.content_type,
-                      stored.status, stored.version, stored.blob_id, replicas, unplaced,
-                      tuple(stored.replicas))
+                      stored.status, stored.version, stored.blob_id, replicas,
+                      unplaced=unplaced, entries=tuple(stored.replicas))
 
 
 class MongoAccounts:
