@@ -93,13 +93,15 @@ class Replicator:
         record = self._current(file_id)
         if record is None:
             return "skipped"
-        targets = [account for account in self.accounts.list_all() if account.active]
+        accounts = self.accounts.list_all()
+        targets = [account for account in accounts if account.active]
         if not targets:
             raise TransientError("no active Drive account to replicate to (none, or all "
                                  "full, paused or disabled)")
         self.downloader.put_file(record)
         outcomes: dict[str, str] = {}
-        source = self._ensure_source(record, targets, outcomes)
+        holders = [a for a in accounts if a.serving and a.id in record.replicas]
+        source = self._ensure_source(record, holders + targets, outcomes)
         todo = [a for a in targets if a.id not in record.replicas and a.id not in outcomes]
         errors = self._fan_out(file_id, todo, source, outcomes)
         if self._current(file_id) is None:
@@ -125,13 +127,14 @@ class Replicator:
 
     def _ensure_source(self, record: FileRecord, targets: list[Account],
                        outcomes: dict[str, str]) -> Source:
-        """The copy the others are made from: an existing replica, else an upload to the
-        account with the most room that accepts it (full, paused or refused accounts are
-        recorded in ``outcomes`` and the next one is tried)."""
+        """The copy the others are made from: an existing replica (a full or paused account
+        still serves its public copy), else an upload to the active account with the most
+        room that accepts it (full, paused or refused accounts are recorded in ``outcomes``
+        and the next one is tried)."""
         for account in targets:
             if account.id in record.replicas:
                 return account, record.replicas[account.id].drive_file_id
-        for account in sorted(targets, key=_room_first):
+        for account in sorted((a for a in targets if a.active), key=_room_first):
             try:
                 drive = self.drives.for_account(account)
                 drive_id = self._adopt_existing(record, drive)
@@ -148,7 +151,7 @@ class Replicator:
             return account, drive_id
         if set(outcomes.values()) == {"refused"}:
             raise TransientError(f"Google refused the key of every active account "
-                                 f"({len(targets)})")
+                                 f"({len(outcomes)})")
         raise TransientError(f"no active account took {record.id}: "
                              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
 

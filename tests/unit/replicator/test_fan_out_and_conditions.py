@@ -168,3 +168,14 @@ def test_no_active_account_left_is_a_clear_transient_error(world):
     world.files.add("f1", b"n")
     with pytest.raises(TransientError, match="all full, paused or disabled"):
         world.replicator.replicate("f1")
+
+
+def test_a_new_account_is_backfilled_from_a_full_accounts_public_copy(world):
+    world.accounts.accounts = {k: v for k, v in world.accounts.accounts.items() if k == "acc1"}
+    world.files.add("f1", b"only on acc1")
+    world.replicator.replicate("f1")  # uploaded on acc1, the blob dropped
+    assert world.files.get("f1").blob_id is None
+    world.accounts.set_state("acc1", "full")
+    world.accounts.add("acc9")
+    assert world.handlers.account_added("acc9") == "backfilled"
+    assert "acc9" in world.files.get("f1").replicas and world.cloud.uploaded_bytes == 12
