@@ -2,9 +2,11 @@
 
 Run by ``drive-accounts`` before an account is stored (unless ``?verify=false``):
 
-- every kind: ``about.get(fields="user,storageQuota")`` with the key; a refused key or
-  refresh token is a 400 naming Google's OAuth error. The account's e-mail address is
-  Google's answer, never the client's word (an ``authorized_user`` key carries none);
+- every kind: a token exchange with the key's ``token_uri`` (a refused key or refresh token,
+  or an unreachable ``token_uri``: 400 naming Google's OAuth error), then
+  ``about.get(fields="user,storageQuota")`` with it (Drive unreachable: 502). The account's
+  e-mail address is Google's answer, never the client's word (an ``authorized_user`` key
+  carries none);
 - ``shared_drive``: ``drives.get`` of the shared drive (404 -> 422: not a member);
 - a plain ``service_account``: it must own storage. No room in ``about.get``, or a 1-byte
   probe upload answered ``storageQuotaExceeded`` (service accounts created after 15 April
@@ -27,6 +29,7 @@ KINDS_HINT = ("register an authorized_user key (OAuth client + refresh token of 
               "member of), or a service_account key with subject (domain-wide delegation); "
               "see docs/drive.md, 'How to get each kind of credential'")
 PROBE_NAME = ".fileserver-storage-probe"
+TOKEN_TIMEOUT = 10
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ def probe_account(key: dict[str, Any]) -> ProbeResult:
     from fileserver.drive.errors import DriveError, DriveFatalError
     from fileserver.drive.retry import RetryPolicy
 
+    _fetch_token(key)
     try:
         client = DriveClient(key, policy=RetryPolicy(attempts=3, base_delay=0.2, max_delay=2))
         about = client.about()
@@ -65,6 +69,32 @@ def probe_account(key: dict[str, Any]) -> ProbeResult:
     except DriveError as exc:  # unreachable, or still failing after a few tries
         raise UpstreamError(f"the account could not be checked with Drive: {exc}",
                             details={"reason": exc.reason}) from None
+
+
+def _fetch_token(key: dict[str, Any]) -> None:
+    """One token exchange with the key's own token endpoint (``TOKEN_TIMEOUT`` s): a key
+    Google refuses, or whose ``token_uri`` cannot be reached, is the client's to fix (400,
+    naming the OAuth error or the exception class, never the key)."""
+    import functools
+
+    from google.auth.exceptions import GoogleAuthError, RefreshError, TransportError
+    from google.auth.transport.requests import Request
+
+    from fileserver.drive.credentials import credentials_from_key
+    from fileserver.drive.errors import DriveFatalError
+    from fileserver.drive.retry import refresh_reason
+
+    try:
+        credentials_from_key(key).refresh(functools.partial(Request(), timeout=TOKEN_TIMEOUT))
+    except RefreshError as exc:
+        raise BadRequest(f"Google refused the key ({refresh_reason(exc)})",
+                         details={"reason": refresh_reason(exc)}) from None
+    except TransportError as exc:
+        raise BadRequest("the key's token_uri could not be reached "
+                         f"({type(exc).__name__})") from None
+    except (GoogleAuthError, ValueError, DriveFatalError) as exc:
+        # The exception class only: messages of key parsing errors may quote the key.
+        raise BadRequest(f"the key could not be used ({type(exc).__name__})") from None
 
 
 def _check_shared_drive(client: Any) -> None:

@@ -95,6 +95,7 @@ class AccountService:
                    if field in checks}
         checked = None
         if "key" in body:
+            self.accounts.require(account_id)  # 404 before Google is asked anything
             changes["key"] = validation.credential(body["key"], body.get("shared_drive_id"),
                                                    body.get("subject"))
             checked = self._check(changes["key"], verify)

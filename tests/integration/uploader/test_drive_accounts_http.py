@@ -100,11 +100,11 @@ def test_bad_input_is_400_with_json_error(uploader):
                             timeout=10).status_code == 400
 
 
-def test_a_key_whose_token_endpoint_is_unreachable_is_502_not_stored(uploader):
+def test_a_key_whose_token_endpoint_is_unreachable_is_400_not_stored(uploader):
     key = make_key(f"v-{uuid.uuid4().hex[:8]}@p.iam.gserviceaccount.com")
     refused, _ = _create(uploader, name="v", key=key, verify=True)
-    assert refused.status_code == 502, refused.text
-    assert "could not be checked" in refused.json()["error"]["message"]
+    assert refused.status_code == 400, refused.text
+    assert "token_uri could not be reached" in refused.json()["error"]["message"]
     assert uploader.db()["accounts"].find_one({"email": key["client_email"]}) is None
 
 
