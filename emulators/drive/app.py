@@ -11,13 +11,15 @@ from flask import Flask, Response, jsonify, request
 from emulators.drive.backend import Backend
 from emulators.drive.errors import DriveApiError
 from emulators.drive.faults import DropConnection
+from emulators.drive.latency import LatencyModel
 from emulators.drive.uploads import Uploads
 
 log = logging.getLogger("emulators.drive")
 
 
 def create_app(data_dir: Path, fault_seed: int | None = None,
-               scan_warning_bytes: int = 0) -> Flask:
+               scan_warning_bytes: int = 0, latency: LatencyModel | None = None) -> Flask:
+    from emulators.drive import latency as latency_model
     from emulators.drive import routes_admin, routes_api, routes_public, routes_upload
 
     app = Flask("drive-emulator")
@@ -27,6 +29,7 @@ def create_app(data_dir: Path, fault_seed: int | None = None,
     app.config["scan_warning_bytes"] = scan_warning_bytes
     for module in (routes_api, routes_upload, routes_public, routes_admin):
         app.register_blueprint(module.blueprint)
+    latency_model.install(app, latency)
     app.after_request(_log_request)
     app.register_error_handler(DriveApiError, _api_error)
     app.register_error_handler(DropConnection, _drop_connection)

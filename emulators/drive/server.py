@@ -14,8 +14,10 @@ class DriveEmulator(ManagedProcess):
     name = "drive-emulator"
 
     def __init__(self, data_dir: Path, port: int, log_path: Path,
-                 fault_seed: int | None = None, scan_warning_bytes: int = 0) -> None:
+                 fault_seed: int | None = None, scan_warning_bytes: int = 0,
+                 latency: dict[str, float] | None = None) -> None:
         super().__init__(log_path)
+        self.latency = latency or {}
         self.scan_warning_bytes = scan_warning_bytes
         self.data_dir = data_dir
         self.port = port
@@ -33,10 +35,18 @@ class DriveEmulator(ManagedProcess):
             command += ["--fault-seed", str(self.fault_seed)]
         if self.scan_warning_bytes:
             command += ["--scan-warning-bytes", str(self.scan_warning_bytes)]
+        for name, value in self.latency.items():  # e.g. {"call_ms": 100, "copy_mb_s": 50}
+            command += [f"--latency-{name.replace('_', '-')}", str(value)]
         return command
 
     def ready(self) -> bool:
         return requests.get(f"{self.url}_emulator/health", timeout=1).status_code == 200
+
+    def set_latency(self, **model: float) -> dict:
+        """Admin call: replace the latency model (names as in ``LatencyModel``; {} = off)."""
+        resp = requests.put(f"{self.url}_emulator/latency", json=model, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
 
     def create_account(self, **fields: object) -> dict:
         """Admin call: a new account; answer its service-account key."""
