@@ -129,6 +129,8 @@ def measure(live: Live, args: argparse.Namespace, sampler: SocketSampler) -> Non
         uploaded.append(file_id)
         print(f"{accounts:>8} {copy:>10.2f} {seconds:>14.2f} {seconds / copy:>6.1f}x",
               flush=True)
+    print(f"widest: {accounts} accounts: to uploaded {seconds:.2f} s, one copy {copy:.2f} s, "
+          f"{seconds / copy:.1f}x one copy")
     sampler.stopped.set()
     pool = int(live.env.get("DRIVE_HTTP_POOL_SIZE") or DEFAULT_POOL_SIZE)
     print(f"replicator peak open sockets to the emulator: {sampler.peak} "
