@@ -15,15 +15,18 @@ child's peak RSS next to its RSS just before the pass. Goals (issue 16): <= 5 mi
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import psycopg2
 
 from bench.replication_stack import ROOT, Live, start_live, stop_live
@@ -33,6 +36,7 @@ from devstack.process import free_port, interrupt_on_sigterm
 from fileserver.downloader.db import Database, migrate
 
 NOW = "2026-12-01T00:00:00+00:00"
+MB = 1024 * 1024
 
 
 def drive_id(file_id: str, account_id: str) -> str:
@@ -96,6 +100,30 @@ def seed(live: Live, accounts: int, files: int) -> None:
           f"in {time.monotonic() - started:.0f} s", flush=True)
 
 
+class PeakRss:
+    """Peak RSS (MB) of some processes, sampled every 0.1 s while the block runs."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.processes = {name: psutil.Process(pid) for name, pid in pids.items() if pid}
+        self.peaks = {name: 0.0 for name in self.processes}
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.stopped.wait(0.1):
+            for name, process in self.processes.items():
+                with contextlib.suppress(psutil.Error):
+                    self.peaks[name] = max(self.peaks[name], process.memory_info().rss / MB)
+
+    def __enter__(self) -> PeakRss:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
 def child() -> None:
     """Inside the child: build the real replicator, run one reconciliation pass."""
     from workers.replicator.bootstrap import build
@@ -119,10 +147,15 @@ def run(args: argparse.Namespace, base: Path) -> None:
     try:
         live = start_live(base / "stack", mongo.url, postgres.port)
         seed(live, args.accounts, args.files)
-        done = subprocess.run([sys.executable, "-m", "bench.scale_reconcile", "--child"],
-                              cwd=ROOT, env=live.env, capture_output=True, text=True,
-                              timeout=3600)
+        watched = {"downloader-sync": live.pids["downloader-sync"],
+                   "drive emulator": live.emulator.proc.pid}
+        with PeakRss(watched) as peaks:
+            done = subprocess.run([sys.executable, "-m", "bench.scale_reconcile", "--child"],
+                                  cwd=ROOT, env=live.env, capture_output=True, text=True,
+                                  timeout=3600)
         print(done.stdout.strip() or done.stderr[-3000:])
+        print("peak RSS during the pass: " + ", ".join(
+            f"{name} {mb:.0f} MB" for name, mb in peaks.peaks.items()))
     finally:
         if live is not None:
             stop_live(live)

@@ -119,7 +119,7 @@ class DriveClient:
              " and trashed = false and 'me' in owners")
         return self._list(q, 100)
 
-    def list_files(self, page_size: int = 100) -> list[DriveFile]:
+    def list_files(self, page_size: int = 1000) -> list[DriveFile]:
         """Every untrashed file this account owns, fetched ``page_size`` at a time."""
         return self._list("trashed = false and 'me' in owners", page_size)
 

@@ -1,0 +1,61 @@
+"""Issue 16 at full width: 200 accounts, 10 files of 1-20 MB, on the real replicator process."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+
+import pytest
+import requests
+
+from devstack.process import wait_until
+
+ACCOUNTS = 200
+MB = 1_000_000
+
+
+def ready_everywhere(live, file_ids: list[str]) -> bool:
+    for file_id in file_ids:
+        record = live.files.get(file_id)
+        if record is None or record.status != "uploaded" or len(record.replicas) < ACCOUNTS:
+            return False
+    return True
+
+
+def download(live, drive_file_id: str) -> bytes:
+    answer = requests.get(f"{live.emulator.url}uc", params={"id": drive_file_id,
+                                                            "export": "download"}, timeout=60)
+    answer.raise_for_status()
+    return answer.content
+
+
+@pytest.mark.slow
+def test_two_hundred_accounts_ten_files_every_replica_and_an_even_byte_spread(live):
+    for _ in range(ACCOUNTS):
+        live.add_account()
+    rng = random.Random(16)
+    datas = [os.urandom(rng.randint(1 * MB, 20 * MB)) for _ in range(10)]
+    live.start_replicator()
+    file_ids = [live.upload(data, f"scale-{n}.bin") for n, data in enumerate(datas)]
+    wait_until(lambda: ready_everywhere(live, file_ids), 1500, interval=2)
+    log = live.log("replicator").read_text()
+    assert "Timeout" not in log and "timed out" not in log
+    registry = {(f, a): d for f, a, d in live.registry()}
+    assert len({k for k in registry if k[0] in file_ids}) == ACCOUNTS * len(file_ids)
+    accounts = sorted(live.keys)
+    for file_id, data in zip(file_ids, datas, strict=True):
+        for account_id in rng.sample(accounts, 5):
+            assert download(live, registry[(file_id, account_id)]) == data
+    handed: Counter[str] = Counter()
+    session = requests.Session()
+    for _ in range(4000):
+        index = rng.randrange(len(file_ids))
+        answer = session.get(f"{live.gateway}/function/get-url",
+                             params={"id": file_ids[index]}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        handed[answer.json()["account_id"]] += len(datas[index])
+    assert len(handed) == ACCOUNTS
+    spread = max(handed.values()) / min(handed.values())
+    print(f"byte spread of 4,000 get-url calls over {ACCOUNTS} accounts: {spread:.3f}")
+    assert spread <= 1.05
