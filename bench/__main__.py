@@ -158,7 +158,8 @@ def seeded_stack(base: Path):
     env, admin = stack.env, {"Authorization": f"Bearer {stack.admin_token}"}
     gateway = stack.gateway_url
     key = requests.post(f"{env['DRIVE_API_ROOT'].rstrip('/')}/_emulator/accounts",
-                        json={"email": "bench@bench.iam.gserviceaccount.com"}, timeout=30)
+                        json={"email": "bench@bench.iam.gserviceaccount.com", "legacy": True},
+                        timeout=30)
     requests.post(f"{gateway}/function/drive-accounts/", headers=admin, timeout=30,
                   json={"name": "bench", "key": key.json()}).raise_for_status()
     upload = requests.post(f"{gateway}/function/upload-file/", headers=admin, timeout=60,

@@ -75,7 +75,7 @@ def run(size_mib: int, work: Path) -> None:
     emulator = DriveEmulator(work / "data", free_port(), work / "emulator.log")
     emulator.start(timeout=30)
     try:
-        client = DriveClient(emulator.create_account(), emulator.url)
+        client = DriveClient(emulator.create_account(legacy=True), emulator.url)
         baseline = psutil.Process(emulator.pid).memory_info().rss
         with PeakRss(emulator.pid) as up, open(source, "rb") as stream:
             started = time.monotonic()

@@ -68,8 +68,8 @@ def token_exchanges(live: Live) -> int:
 
 def copy_baseline(live: Live, size_mb: float) -> tuple[float, DriveClient, str]:
     """One ``--mb`` file on an account of the bench's own, shared with a second one."""
-    owner = DriveClient(live.emulator.create_account(), live.emulator.url)
-    reader_key = live.emulator.create_account()
+    owner = DriveClient(live.emulator.create_account(legacy=True), live.emulator.url)
+    reader_key = live.emulator.create_account(legacy=True)
     data = os.urandom(int(size_mb * MB))
     source = owner.upload(io.BytesIO(data), len(data), "base.bin", "application/octet-stream",
                           {})

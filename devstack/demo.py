@@ -57,7 +57,9 @@ def register_accounts(emulator: str, count: int, keys: Path) -> None:
     active = [a for a in quiet("accounts", "ls") if a["state"] == "active"]
     for n in range(len(active), count):
         email = f"demo-{n + 1}-{secrets.token_hex(3)}@fileserver-demo.iam.gserviceaccount.com"
-        resp = requests.post(f"{emulator}/_emulator/accounts", json={"email": email}, timeout=30)
+        # a service account from before the 2025 cutoff: it owns the files it stores
+        resp = requests.post(f"{emulator}/_emulator/accounts",
+                             json={"email": email, "legacy": True}, timeout=30)
         resp.raise_for_status()
         key = keys / f"demo-{n + 1}.json"
         key.write_text(json.dumps(resp.json()))

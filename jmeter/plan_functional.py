@@ -23,7 +23,7 @@ def register_account(label: str, var: str) -> list[Node]:
     key = jmx.http(f"R06 emulator key for {label}", "POST", "/_emulator/accounts",
                    jmx.expect("a service-account key", ['"private_key"']),
                    jmx.extract(f"{var}_key", KEY), target=EMULATOR,
-                   body=f'{{"name": "jm-{RUN}-{label}"}}')
+                   body=f'{{"name": "jm-{RUN}-{label}", "legacy": true}}')
     create = admin(f"R06 create account {label}", "POST", fn("drive-accounts", "/"),
                    *status_is("201", '"email"', '"state":\\s*"active"'), NO_KEY,
                    jmx.extract(var, ID),

@@ -20,14 +20,22 @@ log = logging.getLogger("emulators.drive")
 def create_app(data_dir: Path, fault_seed: int | None = None,
                scan_warning_bytes: int = 0, latency: LatencyModel | None = None) -> Flask:
     from emulators.drive import latency as latency_model
-    from emulators.drive import routes_admin, routes_api, routes_public, routes_upload
+    from emulators.drive import (
+        routes_admin,
+        routes_admin_accounts,
+        routes_api,
+        routes_drives,
+        routes_public,
+        routes_upload,
+    )
 
     app = Flask("drive-emulator")
     backend = Backend(data_dir, fault_seed)
     app.config["backend"] = backend
     app.config["uploads"] = Uploads(backend)
     app.config["scan_warning_bytes"] = scan_warning_bytes
-    for module in (routes_api, routes_upload, routes_public, routes_admin):
+    for module in (routes_api, routes_drives, routes_upload, routes_public, routes_admin,
+                   routes_admin_accounts):
         app.register_blueprint(module.blueprint)
     latency_model.install(app, latency)
     app.after_request(_log_request)

@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from emulators.drive.auth import JWT_BEARER
 from emulators.drive.errors import DriveApiError, bad_request, not_found
 from emulators.drive.routes_api import stream_file
 from emulators.drive.web import backend
@@ -17,11 +16,10 @@ blueprint = Blueprint("drive_public", __name__)
 
 @blueprint.post("/token")
 def token() -> Response:
-    """JWT-bearer grant; errors in OAuth2's shape (``error``, ``error_description``)."""
+    """JWT-bearer and refresh-token grants (emulators/drive/tokens.py); errors in OAuth2's
+    shape (``error``, ``error_description``)."""
     try:
-        if request.form.get("grant_type") != JWT_BEARER:
-            raise DriveApiError(400, "unsupported_grant_type", "Only the JWT-bearer grant.")
-        return jsonify(backend().accounts.issue_token(request.form.get("assertion", "")))
+        return jsonify(backend().accounts.tokens.grant(request.form.to_dict()))
     except DriveApiError as error:
         response = jsonify({"error": error.reason, "error_description": error.message})
         response.status_code = error.status

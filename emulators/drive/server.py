@@ -8,9 +8,13 @@ from pathlib import Path
 import requests
 
 from devstack.process import ManagedProcess
+from emulators.drive.admin_client import DriveAdminApi
 
 
-class DriveEmulator(ManagedProcess):
+class DriveEmulator(DriveAdminApi, ManagedProcess):
+    """The emulator process; its admin helpers (create_account, create_oauth_user,
+    create_shared_drive, ...) come from ``DriveAdminApi`` (admin_client.py)."""
+
     name = "drive-emulator"
 
     def __init__(self, data_dir: Path, port: int, log_path: Path,
@@ -44,12 +48,4 @@ class DriveEmulator(ManagedProcess):
 
     def set_latency(self, **model: float) -> dict:
         """Admin call: replace the latency model (names as in ``LatencyModel``; {} = off)."""
-        resp = requests.put(f"{self.url}_emulator/latency", json=model, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
-
-    def create_account(self, **fields: object) -> dict:
-        """Admin call: a new account; answer its service-account key."""
-        resp = requests.post(f"{self.url}_emulator/accounts", json=fields, timeout=30)
-        resp.raise_for_status()
-        return resp.json()
+        return self._admin("PUT", "latency", model)

@@ -35,7 +35,8 @@ def timed(call) -> float:  # noqa: ANN001
 def test_latency_model_is_off_by_default_and_applies_per_call_copy_and_token(
         slow_emulator: DriveEmulator) -> None:
     transport = DriveTransport(HttpPool(4, timeout=30), CredentialCache())
-    owner_key, reader_key = slow_emulator.create_account(), slow_emulator.create_account()
+    owner_key = slow_emulator.create_account(legacy=True)
+    reader_key = slow_emulator.create_account(legacy=True)
     owner = DriveClient(owner_key, slow_emulator.url, RetryPolicy(attempts=1),
                         transport=transport)
     reader = DriveClient(reader_key, slow_emulator.url, RetryPolicy(attempts=1),

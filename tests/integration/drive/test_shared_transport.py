@@ -24,7 +24,7 @@ def token_posts(emulator: DriveEmulator) -> int:
 
 def test_thirty_accounts_on_twelve_threads_share_four_sockets(emulator: DriveEmulator) -> None:
     transport = DriveTransport(HttpPool(size=4, timeout=30), CredentialCache())
-    keys = [emulator.create_account() for _ in range(30)]
+    keys = [emulator.create_account(legacy=True) for _ in range(30)]
     before = token_posts(emulator)
     owner = DriveClient(keys[0], emulator.url, transport=transport)
     source = owner.upload(io.BytesIO(b"x" * 1000), 1000, "s.bin", "application/octet-stream", {})

@@ -33,7 +33,8 @@ def test_every_service_exports_series_that_agree_with_the_api(stack):
     admin = {"Authorization": f"Bearer {stack.admin_token}"}
     emulator = stack.component("drive-emulator")["url"]
     for _ in range(2):
-        key = requests.post(f"{emulator}/_emulator/accounts", json={}, timeout=10).json()
+        key = requests.post(f"{emulator}/_emulator/accounts", json={"legacy": True},
+                            timeout=10).json()
         requests.post(f"{gateway}/function/drive-accounts", headers=admin, timeout=30,
                       json={"name": "metrics", "key": key}).raise_for_status()
     stored = requests.post(f"{gateway}/function/upload-file", headers=admin, timeout=60,
