@@ -8,7 +8,7 @@ one thread at a time). ``CredentialCache`` keeps one google-auth credential per 
 access token is reused by every client of that account until it nears expiry
 (google-auth's refresh threshold) and is refreshed by one thread at a time.
 ``DriveTransport`` holds both; ``shared_transport()`` is the process's one (built on first
-use, size from ``DRIVE_HTTP_POOL_SIZE``).
+use, size from ``DRIVE_HTTP_POOL_SIZE``, default 32).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from fileserver import config
 from fileserver.drive.credentials import credentials_from_key
 
 HTTP_TIMEOUT = 120
-DEFAULT_POOL_SIZE = 16
+DEFAULT_POOL_SIZE = 32  # >= the replicator's jobs x copy width (4 x 8) in flight
 CACHED_ACCOUNTS = 4096
 
 
@@ -194,7 +194,7 @@ _shared_lock = threading.Lock()
 
 
 def shared_transport() -> DriveTransport:
-    """The process's transport; pool size from ``DRIVE_HTTP_POOL_SIZE`` (default 16)."""
+    """The process's transport; pool size from ``DRIVE_HTTP_POOL_SIZE`` (default 32)."""
     global _shared
     with _shared_lock:
         if _shared is None:
