@@ -6,6 +6,7 @@ import os
 import random
 from collections import Counter
 
+import psycopg2
 import pytest
 import requests
 
@@ -21,6 +22,17 @@ def ready_everywhere(live, file_ids: list[str]) -> bool:
         if record is None or record.status != "uploaded" or len(record.replicas) < ACCOUNTS:
             return False
     return True
+
+
+def downloader_accounts(live) -> int:
+    """Active accounts the Downloader knows (the replicator registers them job by job)."""
+    conn = psycopg2.connect(live.postgres_url.replace("postgresql+psycopg2://", "postgresql://"))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM accounts WHERE active AND NOT deleted")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
 
 
 def download(live, drive_file_id: str) -> bytes:
@@ -39,10 +51,17 @@ def test_two_hundred_accounts_ten_files_every_replica_and_an_even_byte_spread(li
     live.start_replicator()
     file_ids = [live.upload(data, f"scale-{n}.bin") for n, data in enumerate(datas)]
     wait_until(lambda: ready_everywhere(live, file_ids), 1500, interval=2)
+    registry: dict[tuple[str, str], str] = {}
+
+    def registered() -> bool:  # a reconciliation pass may lag the replicas by one interval
+        registry.clear()
+        registry.update({(f, a): d for f, a, d in live.registry() if f in file_ids})
+        return len(registry) == ACCOUNTS * len(file_ids)
+
+    wait_until(registered, 120, interval=2)
+    wait_until(lambda: downloader_accounts(live) == ACCOUNTS, 600, interval=2)
     log = live.log("replicator").read_text()
     assert "Timeout" not in log and "timed out" not in log
-    registry = {(f, a): d for f, a, d in live.registry()}
-    assert len({k for k in registry if k[0] in file_ids}) == ACCOUNTS * len(file_ids)
     accounts = sorted(live.keys)
     for file_id, data in zip(file_ids, datas, strict=True):
         for account_id in rng.sample(accounts, 5):
