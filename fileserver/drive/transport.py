@@ -67,12 +67,13 @@ class HttpPool:
     def request(self, uri: str, method: str = "GET", body: Any = None,
                 headers: dict[str, str] | None = None,
                 redirections: int = httplib2.DEFAULT_MAX_REDIRECTS,
-                connection_type: Any = None) -> tuple[httplib2.Response, bytes]:
+                connection_type: Any = None, **kwargs: Any) -> tuple[httplib2.Response, bytes]:
         """One HTTP exchange on a borrowed ``Http`` (httplib2's signature and answer)."""
         http = self._borrow()
         try:
             return http.request(uri, method, body=body, headers=headers,
-                                redirections=redirections, connection_type=connection_type)
+                                redirections=redirections, connection_type=connection_type,
+                                **kwargs)
         except BaseException:
             http.close()  # a half-read response must not be reused
             raise
