@@ -1,5 +1,8 @@
 """Every benchmark in bench/, small sizes, one table: ``python -m bench [--only NAME ...]``.
 
+``--scale`` runs instead the benchmarks of issue 16 with their full sizes (200 accounts,
+1,000 files; tens of minutes).
+
 Each benchmark runs as its own process (``python -m bench.NAME`` with small arguments, the
 same code as when run alone); this module only reads the figures from what they print and
 sets them next to their goals (issues 3-7) and baselines. ``stats_lag`` needs a live stack:
@@ -47,6 +50,7 @@ class Benchmark:
     module: str
     args: list[str]
     figures: list[Figure]
+    scale_args: list[str] | None = None  # full sizes, for ``--scale``
 
 
 BENCHMARKS = [
@@ -97,13 +101,37 @@ BENCHMARKS = [
                ">= 200", lambda v: v >= 190),
         Figure("stats lag p99 at 200 get-url/s (s)", r"p99 " + NUMBER + " s", "<= 2 s",
                lambda v: v <= 2)]),
+    Benchmark("scale_replication", ["--accounts", "4,8", "--mb", "2"], [
+        Figure("time to uploaded, widest account count, latency model on (s; vs one copy)",
+               r"widest: \d+ accounts: to uploaded " + NUMBER,
+               "<= 15x one copy (at 200)", baseline=r"widest: .*one copy " + NUMBER),
+        Figure("replicator peak open sockets to Drive (vs pool size)",
+               r"peak open sockets to the emulator: " + NUMBER, "<= pool size",
+               baseline=r"\(pool size " + NUMBER),
+        Figure("token exchanges per account per hour", NUMBER + r" per account per hour",
+               "<= 1.1", lambda v: v <= 1.1)],
+              scale_args=["--accounts", "8,50,200", "--mb", "20"]),
+    Benchmark("scale_get_url", ["--accounts", "200", "--files", "50", "--seconds", "3"], [
+        Figure("get-url req/s, files on 200 accounts (vs files on 4)",
+               r"held by 200\s+" + NUMBER, baseline=r"held by 4\s+" + NUMBER),
+        Figure("get-url 200-holder / 4-holder throughput ratio", r"wide/narrow ratio: " + NUMBER,
+               ">= 0.8", lambda v: v >= 0.8)],
+              scale_args=["--accounts", "200", "--files", "1000", "--seconds", "8"]),
+    Benchmark("scale_reconcile", ["--accounts", "20", "--files", "100"], [
+        Figure("reconciliation pass (s)", r"reconciliation pass: " + NUMBER + " s",
+               "<= 300 s (200 x 1,000)", lambda v: v <= 300),
+        Figure("reconciliation peak RSS (MB; vs before the pass)", r"peak RSS " + NUMBER,
+               "<= 300 MB", lambda v: v <= 300, baseline=r"before the pass " + NUMBER)],
+              scale_args=["--accounts", "200", "--files", "1000"]),
 ]
 
 
-def run_module(bench: Benchmark, env: dict[str, str]) -> str:
+def run_module(bench: Benchmark, env: dict[str, str], scale: bool = False) -> str:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", f"bench.{bench.module}", *bench.args],
-                          capture_output=True, text=True, env=env, timeout=900)
+    args = bench.scale_args if scale and bench.scale_args else bench.args
+    done = subprocess.run([sys.executable, "-m", f"bench.{bench.module}", *args],
+                          capture_output=True, text=True, env=env,
+                          timeout=7200 if scale else 900)
     print(f"  bench.{bench.module}: {time.monotonic() - started:.0f} s, exit {done.returncode}",
           file=sys.stderr)
     return done.stdout + done.stderr
@@ -159,12 +187,12 @@ def seeded_stack(base: Path):
     return stack
 
 
-def run_all(selected: list[Benchmark]) -> dict[str, str]:
+def run_all(selected: list[Benchmark], scale: bool = False) -> dict[str, str]:
     outputs: dict[str, str] = {}
     for bench in selected:
         env = dict(os.environ)
         if bench.module != "stats_lag":
-            outputs[bench.module] = run_module(bench, env)
+            outputs[bench.module] = run_module(bench, env, scale)
             continue
         base = Path(tempfile.mkdtemp(prefix="bench-stack-"))
         stack = seeded_stack(base)
@@ -181,9 +209,12 @@ def main(argv: list[str] | None = None) -> None:
     interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=[b.module for b in BENCHMARKS])
+    parser.add_argument("--scale", action="store_true",
+                        help="only the benchmarks with full sizes (issue 16), at those sizes")
     args = parser.parse_args(argv)
-    selected = [b for b in BENCHMARKS if not args.only or b.module in args.only]
-    outputs = run_all(selected)
+    selected = [b for b in BENCHMARKS if (not args.only or b.module in args.only)
+                and (not args.scale or b.scale_args)]
+    outputs = run_all(selected, args.scale)
     rows = [row(figure, outputs[b.module]) for b in selected for figure in b.figures]
     print_table(rows)
     for bench in selected:

@@ -1,4 +1,9 @@
-"""``python -m emulators.drive --host 127.0.0.1 --port P --data-dir D``: serve with waitress."""
+"""``python -m emulators.drive --host 127.0.0.1 --port P --data-dir D``: serve with waitress.
+
+waitress keeps idle keep-alive connections in its poll loop without a thread each: up to
+``--connection-limit`` connections (default 1,000) with ``--threads`` requests in progress at
+once (default 64; a request held by the latency model holds a thread while it sleeps).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 import waitress
 
 from emulators.drive.app import create_app
+from emulators.drive.latency import LatencyModel
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,7 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=19070)
     parser.add_argument("--data-dir", type=Path, required=True)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=64)
+    parser.add_argument("--connection-limit", type=int, default=1000)
     parser.add_argument("--fault-seed", type=int, default=None,
                         help="seed the fault-injection random generator (reproducible runs)")
     parser.add_argument("--scan-warning-bytes", type=int, default=None,
@@ -29,14 +36,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--file-download-quota", type=int, default=0,
                         help="downloads of one file per UTC day before its public link "
                              "answers Google's 'Too many users' page (0 = no limit)")
+    parser.add_argument("--latency-call-ms", type=float, default=0.0,
+                        help="latency model: wait this long before every Drive API call")
+    parser.add_argument("--latency-copy-mb-s", type=float, default=0.0,
+                        help="latency model: files.copy also waits size / this rate")
+    parser.add_argument("--latency-upload-mb-s", type=float, default=0.0,
+                        help="latency model: upload bandwidth per account")
+    parser.add_argument("--latency-token-ms", type=float, default=0.0,
+                        help="latency model: wait this long before a token exchange")
     args = parser.parse_args(argv)
+    latency = LatencyModel(args.latency_call_ms, args.latency_copy_mb_s,
+                           args.latency_upload_mb_s, args.latency_token_ms)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     usercontent = args.usercontent_port or args.port + 1
     app = create_app(args.data_dir, args.fault_seed, args.scan_warning_bytes, usercontent,
-                     args.file_download_quota)
+                     args.file_download_quota, latency)
     waitress.serve(app, listen=f"{args.host}:{args.port} {args.host}:{usercontent}",
                    threads=args.threads,
-                   channel_timeout=300, connection_limit=200, ident="drive-emulator",
+                   channel_timeout=300, connection_limit=args.connection_limit,
+                   asyncore_use_poll=True, backlog=1024, ident="drive-emulator",
                    inbuf_overflow=1024 * 1024)
 
 

@@ -11,6 +11,7 @@ from flask import Flask, Response, jsonify, request
 from emulators.drive.backend import Backend
 from emulators.drive.errors import DriveApiError
 from emulators.drive.faults import DropConnection
+from emulators.drive.latency import LatencyModel
 from emulators.drive.uploads import Uploads
 
 log = logging.getLogger("emulators.drive")
@@ -18,9 +19,11 @@ log = logging.getLogger("emulators.drive")
 
 def create_app(data_dir: Path, fault_seed: int | None = None,
                scan_warning_bytes: int | None = None, usercontent_port: int | None = None,
-               file_download_quota: int = 0) -> Flask:
+               file_download_quota: int = 0, latency: LatencyModel | None = None) -> Flask:
     """``scan_warning_bytes`` None: Google's 100 MB; 0: never. ``usercontent_port``: the
-    second listening port that serves ``/download`` (None: ``/uc`` serves the file itself)."""
+    second listening port that serves ``/download`` (None: ``/uc`` serves the file itself).
+    ``latency``: the optional latency model (None: off)."""
+    from emulators.drive import latency as latency_model
     from emulators.drive import (
         routes_admin,
         routes_admin_accounts,
@@ -41,6 +44,7 @@ def create_app(data_dir: Path, fault_seed: int | None = None,
     if scan_warning_bytes is None:
         scan_warning_bytes = routes_download.GOOGLE_SCAN_WARNING_BYTES
     routes_download.install(app, usercontent_port, scan_warning_bytes, file_download_quota)
+    latency_model.install(app, latency)
     app.after_request(_log_request)
     app.register_error_handler(DriveApiError, _api_error)
     app.register_error_handler(DropConnection, _drop_connection)

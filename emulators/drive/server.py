@@ -19,10 +19,12 @@ class DriveEmulator(DriveAdminApi, ManagedProcess):
 
     def __init__(self, data_dir: Path, port: int, log_path: Path,
                  fault_seed: int | None = None, scan_warning_bytes: int | None = None,
-                 usercontent_port: int | None = None, file_download_quota: int = 0) -> None:
+                 usercontent_port: int | None = None, file_download_quota: int = 0,
+                 latency: dict[str, float] | None = None) -> None:
         """``scan_warning_bytes`` None: the emulator's default (Google's 100 MB); 0: never.
-        ``usercontent_port`` None: a free port."""
+        ``usercontent_port`` None: a free port. ``latency``: the latency model's settings."""
         super().__init__(log_path)
+        self.latency = latency or {}
         self.scan_warning_bytes = scan_warning_bytes
         self.data_dir = data_dir
         self.port = port
@@ -50,7 +52,13 @@ class DriveEmulator(DriveAdminApi, ManagedProcess):
             command += ["--scan-warning-bytes", str(self.scan_warning_bytes)]
         if self.file_download_quota:
             command += ["--file-download-quota", str(self.file_download_quota)]
+        for name, value in self.latency.items():  # e.g. {"call_ms": 100, "copy_mb_s": 50}
+            command += [f"--latency-{name.replace('_', '-')}", str(value)]
         return command
 
     def ready(self) -> bool:
         return requests.get(f"{self.url}_emulator/health", timeout=1).status_code == 200
+
+    def set_latency(self, **model: float) -> dict:
+        """Admin call: replace the latency model (names as in ``LatencyModel``; {} = off)."""
+        return self._admin("PUT", "latency", model)

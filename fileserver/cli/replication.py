@@ -9,6 +9,7 @@ from fileserver.cli.context import Context
 from fileserver.cli.errors import EXIT_VERIFY, CliError
 
 POLL_SECONDS = 0.5
+NAMED_ACCOUNTS = 10
 
 
 def account_emails(ctx: Context) -> dict[str, str]:
@@ -39,13 +40,20 @@ def wait_uploaded(ctx: Context, files: list[dict[str, Any]], timeout: float) -> 
 
 def _report_new_replicas(ctx: Context, doc: dict[str, Any], seen: set[str],
                          emails: dict[str, str]) -> None:
+    """Name each account as its copy gets ready; beyond ``NAMED_ACCOUNTS`` accounts, one
+    line per tenth of them instead (200 accounts give ~10 lines a file, not 200)."""
     reps = doc["replicas"]
+    total, before = reps["total"], len(seen)
     for replica in reps["accounts"]:
         account = replica["account_id"]
         if replica["state"] == "ready" and account not in seen:
             seen.add(account)
-            ctx.say(f"  {doc['name']}: copy on {emails.get(account, account)} ready "
-                    f"({len(seen)}/{reps['total']})")
+            if total <= NAMED_ACCOUNTS:
+                ctx.say(f"  {doc['name']}: copy on {emails.get(account, account)} ready "
+                        f"({len(seen)}/{total})")
+    step = max(1, total // 10)
+    if total > NAMED_ACCOUNTS and len(seen) // step > before // step:
+        ctx.say(f"  {doc['name']}: copies ready on {len(seen)}/{total} accounts")
 
 
 def _finished(ctx: Context, doc: dict[str, Any]) -> bool:

@@ -84,6 +84,28 @@ class Database:
         finally:
             conn.close()  # back to the pool
 
+    def stream(self, sql: str, batch: int = 5000, **params: Any) -> Iterator[dict[str, Any]]:
+        """Rows of one read-only ``sql`` as dicts, fetched ``batch`` at a time from a
+        server-side cursor (memory stays at one batch whatever the result's size)."""
+        try:
+            conn = self.tx_records.get_engine().raw_connection()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            raise OperationalError("connect", None, exc) from exc
+        try:
+            with conn.cursor(name="fs_stream") as cursor:
+                cursor.itersize = batch
+                cursor.execute(re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql), params)
+                names: list[str] | None = None
+                for row in cursor:
+                    names = names or [column.name for column in cursor.description]
+                    yield dict(zip(names, row, strict=True))
+            conn.rollback()
+        except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            conn.invalidate()
+            raise OperationalError("stream", None, exc) from exc
+        finally:
+            conn.close()
+
     def close(self) -> None:
         self.records.close()
         self.tx_records.close()

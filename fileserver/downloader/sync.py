@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from fileserver.downloader import validation as v
@@ -63,9 +65,29 @@ class SyncService:
                                                v.version_arg(version))
         return {"applied": applied, "file_id": file_id, "account_id": account_id}
 
-    def replicas(self, file_id: str | None, account_id: str | None) -> dict[str, Any]:
+    def replicas(self, file_id: str | None, account_id: str | None) -> Iterator[str]:
+        """``{"items": [...]}`` as JSON text in pieces, rows streamed from the database: the
+        whole registry (accounts x files rows) is never held in memory. Arguments are
+        checked before the first piece."""
         if file_id is not None:
             v.ident(file_id, "file_id")
         if account_id is not None:
             v.ident(account_id, "account_id")
-        return {"items": self.registry.replicas(file_id, account_id)}
+        rows = self.registry.iter_replicas(file_id, account_id)
+        first = next(rows, None)  # a database outage surfaces here, before any byte is sent
+        return _json_items(first, rows)
+
+
+def _json_items(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]) -> Iterator[str]:
+    yield '{"items": ['
+    if first is not None:
+        yield json.dumps(first)
+        batch: list[str] = []
+        for row in rest:
+            batch.append(json.dumps(row))
+            if len(batch) >= 1000:
+                yield "," + ",".join(batch)
+                batch = []
+        if batch:
+            yield "," + ",".join(batch)
+    yield "]}"

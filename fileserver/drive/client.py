@@ -1,7 +1,9 @@
 """The Drive client fileserver uses: google-api-python-client against Google or the emulator.
 
-One ``DriveClient`` per account and per thread (httplib2 connections are not thread-safe).
-Keys and tokens are never logged or put in error messages.
+A ``DriveClient`` is one account's view; every client of a process sends its requests over the
+one bounded HTTP pool and reuses its account's one cached credential
+(``fileserver.drive.transport``), so a client may be shared by threads and costs little to
+build. Keys and tokens are never logged or put in error messages.
 """
 
 from __future__ import annotations
@@ -9,25 +11,23 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, BinaryIO
 
-import google_auth_httplib2
-import httplib2
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
 
 from fileserver.config import int_setting
 from fileserver.drive import retry
-from fileserver.drive.credentials import credentials_from_key
 from fileserver.drive.errors import DriveFatalError
 from fileserver.drive.media import ForwardStreamUpload
+from fileserver.drive.transport import DriveTransport, shared_transport
 
 GOOGLE_WEB_ROOT = "https://drive.google.com"
 GOOGLE_USERCONTENT_ROOT = "https://drive.usercontent.google.com"
 LARGE_FILE_BYTES = 100 * 1000 * 1000  # Google's virus-scan limit: "larger than 100 MB"
 FILE_FIELDS = "id,name,size,md5Checksum,appProperties"
 CHUNK_SIZE = 5 * 1024 * 1024
-HTTP_TIMEOUT = 120
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class DriveFile:
                    md5=body.get("md5Checksum", ""), app_properties=body.get("appProperties", {}))
 
 
+@lru_cache(maxsize=16)
 def discovery_document(api_root: str | None) -> str:
     """The bundled Drive v3 document; with ``api_root`` every URL points there (plain http
     included, which ``client_options.api_endpoint`` alone does not do for uploads)."""
@@ -63,20 +64,17 @@ class DriveClient:
     """Operations on one account's drive, with retries and typed errors."""
 
     def __init__(self, key: dict, api_root: str | None = None,
-                 policy: retry.RetryPolicy | None = None, chunk_size: int = CHUNK_SIZE) -> None:
+                 policy: retry.RetryPolicy | None = None, chunk_size: int = CHUNK_SIZE,
+                 transport: DriveTransport | None = None) -> None:
         api_root = api_root if api_root is not None else os.environ.get("DRIVE_API_ROOT") or None
         self.api_root = api_root.rstrip("/") + "/" if api_root else None
         self.policy = policy or retry.RetryPolicy()
         if chunk_size <= 0 or chunk_size % (256 * 1024):
             raise ValueError("chunk_size must be a positive multiple of 256 KiB (Drive's rule)")
         self.chunk_size = chunk_size
-        credentials = credentials_from_key(key)
         # A service account working in a shared drive: every file goes there (_parents).
         self.shared_drive_id: str | None = key.get("shared_drive_id")
-        raw_http = httplib2.Http(timeout=HTTP_TIMEOUT)
-        # Drive answers upload chunks with 308 Resume Incomplete: not a redirect.
-        raw_http.redirect_codes = raw_http.redirect_codes - {308}
-        http = google_auth_httplib2.AuthorizedHttp(credentials, http=raw_http)
+        http = (transport or shared_transport()).authorized_http(key)
         self._service = build_from_document(discovery_document(self.api_root), http=http)
 
     def _call(self, method: str, request: Any) -> Any:
@@ -135,7 +133,7 @@ class DriveClient:
         q = f"appProperties has {{ key='fileserver_id' and value='{_quote(fileserver_id)}' }}"
         return self._list(q, 100)
 
-    def list_files(self, page_size: int = 100) -> list[DriveFile]:
+    def list_files(self, page_size: int = 1000) -> list[DriveFile]:
         """Every untrashed file this account owns (or its shared drive holds), fetched
         ``page_size`` at a time."""
         return self._list("", page_size)
