@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from fileserver.errors import AppError
+from fileserver.runtime import metrics
 from fileserver.runtime.wsgi_input import BodyInput, ChunkedInput, LengthInput
 
 log = logging.getLogger("fileserver.runtime.server")
@@ -168,6 +169,12 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return
         response = ResponseWriter(self, body)
+        try:
+            self._call_app(body, response)
+        finally:
+            metrics.REQUEST_BODY_BYTES.inc(body.bytes_read)
+
+    def _call_app(self, body: BodyInput, response: ResponseWriter) -> None:
         try:
             chunks = self.server.app(self.environ(body), response.start_response)
             try:
