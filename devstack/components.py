@@ -136,7 +136,7 @@ def build(config: StackConfig) -> list[ManagedProcess]:
         parts.append(AppProcess(
             name, [py, "-m", "fileserver.runtime.serve", f"functions/{name}", "--port", str(port)],
             logs / f"{name}.log", {**env, "FUNCTION_NAME": name},
-            f"http://127.0.0.1:{port}/_/health", port))
+            f"http://127.0.0.1:{port}/healthz", port))
     gateway_url = env["GATEWAY_URL"]
     parts.append(AppProcess(
         "gateway", [py, "-m", "devstack.gateway", "--port", str(config.gateway), "--functions",

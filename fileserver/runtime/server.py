@@ -38,6 +38,7 @@ WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 LINGER_BYTES = 256 * 1024  # read at most this much of an unread body before closing
 LINGER_SECONDS = 1.0
 SOCKET_TIMEOUT = 300.0  # a client that sends nothing for this long is dropped
+Body = BodyInput  # what wsgi.input is
 
 
 class StreamingWSGIServer(socketserver.ThreadingMixIn, HTTPServer):
@@ -108,7 +109,7 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
         if self.server.draining.is_set():
             self.close_connection = True
 
-    def body_input(self) -> BodyInput | None:
+    def body_input(self) -> Body | None:
         """The request's body reader, or None after answering 400/501 for bad framing."""
         encoding = self.headers.get("Transfer-Encoding", "").strip().lower()
         length = self.headers.get("Content-Length")
@@ -141,7 +142,7 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
                                     [("Content-Type", "application/json"),
                                      ("Content-Length", str(len(body)))], True) + body)
 
-    def environ(self, body: BodyInput) -> dict[str, Any]:
+    def environ(self, body: Body) -> dict[str, Any]:
         path, _, query = self.path.partition("?")
         env: dict[str, Any] = {
             "REQUEST_METHOD": self.command, "SCRIPT_NAME": "",
@@ -173,8 +174,11 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             self._call_app(body, response)
         finally:
             metrics.REQUEST_BODY_BYTES.inc(body.bytes_read)
+        if not body.done:
+            self.close_connection = True
+            linger(self.connection)
 
-    def _call_app(self, body: BodyInput, response: ResponseWriter) -> None:
+    def _call_app(self, body: Body, response: ResponseWriter) -> None:
         try:
             chunks = self.server.app(self.environ(body), response.start_response)
             try:
@@ -193,10 +197,6 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             if not response.headers_sent:
                 status = exc.status if isinstance(exc, AppError) else 500
                 self._refuse(status, "internal error" if status == 500 else str(exc))
-            return
-        if not body.done:
-            self.close_connection = True
-            linger(self.connection)
 
     def _head(self, status: str, headers: list[tuple[str, str]], close: bool) -> bytes:
         lines = [f"HTTP/1.1 {status}", f"Date: {self.date_time_string()}"]
@@ -209,7 +209,7 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
 class ResponseWriter:
     """``start_response`` and the body of one response: Content-Length or chunked."""
 
-    def __init__(self, handler: WSGIRequestHandler, body: BodyInput) -> None:
+    def __init__(self, handler: WSGIRequestHandler, body: Body) -> None:
         self.handler = handler
         self.body = body
         self.status = ""
