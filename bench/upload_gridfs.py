@@ -89,7 +89,8 @@ def peak_rss_mb(pid: int) -> float:
 class TempDiskSampler:
     """Peak bytes of temporary files held open by ``pids`` while the block runs, sampled every
     50 ms from /proc/PID/fd: regular files that are deleted (``TemporaryFile``) or under the
-    temp dir. Sockets, pipes and the databases' own files do not count."""
+    temp dir. Sockets, pipes, stdout/stderr (log files) and the databases' own files do not
+    count."""
 
     def __init__(self, pids: list[int]) -> None:
         self.pids = pids
@@ -118,6 +119,8 @@ def temp_bytes(pid: int) -> int:
     except OSError:
         return 0
     for fd in fds:
+        if fd.name in ("0", "1", "2"):
+            continue
         try:
             target = os.readlink(fd)
             if not (target.endswith(" (deleted)") or target.startswith(tmp + "/")):

@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     app = load_handler_app(args.function_dir.resolve())
     delay, grace = drain_settings(dict(os.environ))
     serve(app, args.host, args.port, delay=delay, grace=grace)
+    # Drained (or Ctrl-C): exit now, even if a client library left a non-daemon thread
+    # running (NATS, HTTP pools), which would keep the process alive after the watchdog.
+    logging.shutdown()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import requests
 import yaml
 
 from devstack.process import free_port, stop_pid, wait_until
+from devstack.watchdog import dockerfile_env as watchdog_env_of
 from tests.unit.deploy.artefacts import (
     REPO_ROOT,
     TEMPLATE,
@@ -28,12 +29,7 @@ DOCKERFILE = (TEMPLATE / "Dockerfile").read_text()
 
 
 def dockerfile_env() -> dict[str, str]:
-    """``ENV a="x" \\ b="y"`` instructions as a dict."""
-    joined = DOCKERFILE.replace("\\\n", " ")
-    env: dict[str, str] = {}
-    for line in re.findall(r"^ENV (.+)$", joined, flags=re.MULTILINE):
-        env.update(re.findall(r'(\w+)="?([^"\s]*(?:\s[^"=\s]+)*)"?(?:\s|$)', line))
-    return env
+    return watchdog_env_of(DOCKERFILE)
 
 
 def fprocess() -> str:
