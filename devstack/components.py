@@ -173,7 +173,8 @@ def function_process(config: StackConfig, name: str, env: dict[str, str],
     (upstream, _), (metrics, _) = config.watchdog_ports(name)
     wd_env = watchdog_env(name, REPO_ROOT / "functions" / name, port, upstream, metrics,
                           lock_dir)
-    return AppProcess(name, [str(config.watchdog)], logs / f"{name}.log", {**env, **wd_env},
+    # The stack's own addresses and secrets folder win over stack.yml's faasd ones.
+    return AppProcess(name, [str(config.watchdog)], logs / f"{name}.log", {**wd_env, **env},
                       health, port)
 
 
