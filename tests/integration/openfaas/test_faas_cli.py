@@ -44,6 +44,8 @@ def test_generate_gives_each_function_its_stack_settings(tmp_path: Path):
         name, spec = doc["metadata"]["name"], doc["spec"]
         stack = stack_functions()[name]
         assert doc["apiVersion"] == "openfaas.com/v1" and doc["kind"] == "Function"
+        # deploy/kubernetes/ puts the services and secrets in the same namespace
+        assert doc["metadata"]["namespace"] == "openfaas-fn"
         assert spec["image"] == f"registry.test/fs/{name}:9.9.9"
         assert spec["environment"] == stack_function_env(name, root / "stack.yml")
         assert spec["secrets"] == stack["secrets"]
