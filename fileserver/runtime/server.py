@@ -15,6 +15,7 @@ One thread per connection; keep-alive; ``Content-Length`` or chunked responses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import select
@@ -38,6 +39,7 @@ WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 LINGER_BYTES = 256 * 1024  # read at most this much of an unread body before closing
 LINGER_SECONDS = 1.0
 SOCKET_TIMEOUT = 300.0  # a client that sends nothing for this long is dropped
+MAX_CONNECTIONS = 512  # open connections (threads) at once; more are answered 503
 Body = BodyInput  # what wsgi.input is
 
 
@@ -48,13 +50,32 @@ class StreamingWSGIServer(socketserver.ThreadingMixIn, HTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], app: WSGIApp) -> None:
+    def __init__(self, address: tuple[str, int], app: WSGIApp,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         super().__init__(address, WSGIRequestHandler)
         self.app = app
         self.draining = threading.Event()
         self._lock = threading.Lock()
         self._in_flight = 0
         self.idle = threading.Condition(self._lock)
+        self._connections = threading.BoundedSemaphore(max_connections)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread per connection, up to ``max_connections`` (idle keep-alive ones count);
+        beyond that the connection is answered 503 and closed at once."""
+        if not self._connections.acquire(blocking=False):
+            with contextlib.suppress(OSError):
+                request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                b"Retry-After: 1\r\nConnection: close\r\n\r\n")
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connections.release()
 
     def request_started(self) -> None:
         with self._lock:

@@ -235,3 +235,26 @@ def test_sigterm_lets_an_upload_in_flight_finish_then_exits_0(tmp_path):
     finally:
         stop_pid(proc.pid)
         proc.wait(timeout=10)
+
+
+def test_connections_beyond_the_limit_are_answered_503_not_queued_for_ever():
+    srv = StreamingWSGIServer(("127.0.0.1", 0), app, max_connections=2)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        idle = [connect(srv), connect(srv)]  # two idle keep-alive connections hold the slots
+        time.sleep(0.2)
+        extra = connect(srv)
+        assert read_response(extra)[0] == 503
+        extra.close()
+        idle[0].close()
+        time.sleep(0.2)
+        again = connect(srv)
+        again.sendall(b"POST /read HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+        assert read_response(again)[2] == b"2:ok"
+        for sock in (again, idle[1]):
+            sock.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)
