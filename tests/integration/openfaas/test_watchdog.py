@@ -110,8 +110,10 @@ def test_a_1gb_upload_through_the_watchdog_streams(upload_file):
 
 
 def test_a_200mb_post_without_a_token_is_refused_before_1mb_is_read(upload_file, mongo_server):
-    status, sent = post_until_answered(upload_file.port, "/", {
-        "Content-Type": "application/octet-stream"}, 200 * MB)
+    with TempDiskSampler([upload_file.proc.pid, upload_file.child_pid()]) as disk:
+        status, sent = post_until_answered(upload_file.port, "/", {
+            "Content-Type": "application/octet-stream"}, 200 * MB)
+    assert disk.peak == 0  # nothing landed on disk
     assert status == 401
     read = upload_file.metric("fileserver_http_request_body_bytes_total")
     assert read < MB, f"upload-file read {read} bytes of a refused body"
