@@ -17,7 +17,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WATCHDOG_UPSTREAM_OFFSET = 32
 WATCHDOG_METRICS_PORT = 8081  # of-watchdog 0.11.6: fixed, no setting moves it
 PORT_FIELDS = ("gateway", "postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
-               "functions_base", "replicator_metrics")
+               "functions_base", "replicator_metrics", "drive_usercontent")
 
 
 @dataclass
@@ -29,6 +29,7 @@ class StackConfig:
     nats_monitor: int = 18222
     mongo: int = 27117
     drive: int = 19070
+    drive_usercontent: int = 19071  # the emulator's drive.usercontent.google.com host
     prometheus: int = 19090
     functions_base: int = 18100
     replicator_metrics: int = 18190

@@ -129,6 +129,18 @@ class BodyReader:
             yield block
 
 
+def _forwarded(headers: dict[str, str], environ: dict) -> dict[str, str]:
+    """As the OpenFaaS gateway (handlers/forwarding_proxy.go): X-Forwarded-Host and
+    X-Forwarded-For (the peer as ``ip:port``) only when the request has none of its own."""
+    if environ.get("HTTP_HOST"):
+        headers.setdefault("X-Forwarded-Host", environ["HTTP_HOST"])
+    peer, port = environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")
+    if "X-Forwarded-For" not in headers and peer:
+        host = f"[{peer}]" if ":" in peer else peer
+        headers["X-Forwarded-For"] = f"{host}:{port}" if port else peer
+    return headers
+
+
 def _body(environ: dict) -> BodyReader | Iterator[bytes] | bytes:
     """The request body to relay: of known length, or re-chunked as it came (chunked)."""
     if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
@@ -262,7 +274,7 @@ class Gateway:
         # PATH_INFO is decoded (WSGI: latin-1 of the raw bytes): quote it again.
         path = quote(rest.encode("latin-1"), safe=PATH_SAFE)
         url = upstream + path + (f"?{query}" if query else "")
-        headers = _request_headers(environ)
+        headers = _forwarded(_request_headers(environ), environ)
         headers.setdefault("X-Call-Id", uuid.uuid4().hex)
         headers["X-Start-Time"] = str(time.time_ns())
         STARTED.labels(name).inc()
@@ -338,6 +350,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.nats_url:
         bridge = NatsBridge(args.nats_url)
         bridge.ensure_stream(async_stream_config())
+    # A client's own X-Forwarded-For passes through (the server keeps every header), as the
+    # OpenFaaS gateway does: the functions decide whom to trust.
     serve(Gateway(FunctionRegistry(args.functions), bridge), args.host, args.port, grace=30.0)
 
 

@@ -23,12 +23,14 @@ class PortInUse(StartError):
 def planned(config: StackConfig, components: list[str]) -> dict[int, tuple[str, str]]:
     """Port → (component, setting that moves it), for the components that will start."""
     ports: dict[int, tuple[str, str]] = {}
-    fixed = {"gateway": "gateway", "postgres": "postgres", "nats": "nats",
-             "nats-monitor": "nats_monitor", "mongo": "mongo", "drive-emulator": "drive",
-             "prometheus": "prometheus", "replicator": "replicator_metrics"}
-    for name, field in fixed.items():
-        owner = "nats" if name == "nats-monitor" else name
-        if owner in components:
+    fixed = [("gateway", "gateway", "gateway"), ("postgres", "postgres", "postgres"),
+             ("nats", "nats", "nats"), ("nats-monitor", "nats", "nats_monitor"),
+             ("mongo", "mongo", "mongo"), ("drive-emulator", "drive-emulator", "drive"),
+             ("drive-emulator usercontent", "drive-emulator", "drive_usercontent"),
+             ("prometheus", "prometheus", "prometheus"),
+             ("replicator", "replicator", "replicator_metrics")]
+    for name, owner, field in fixed:
+        if owner in components and hasattr(config, field):
             ports[getattr(config, field)] = (name, f"STACK_{field.upper()}_PORT")
     for name in config.function_names():
         if name in components:

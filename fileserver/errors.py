@@ -61,6 +61,11 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
+
+
 class ServiceUnavailable(AppError):
     status = 503
     code = "service_unavailable"

@@ -14,7 +14,7 @@ RUN = "${__P(run_id,jm)}"
 STATUS = '"status":\\s*"{}"'
 NO_KEY = jmx.expect("never returns the Drive key", ["private_key"],
                     test_type=jmx.CONTAINS | jmx.NOT)
-FUNCTIONS = ("upload-file", "files", "drive-accounts", "get-url", "file-stats",
+FUNCTIONS = ("upload-file", "files", "drive-accounts", "get-url", "download", "file-stats",
              "account-stats", "stats-summary", "stats-compute")
 
 
@@ -23,7 +23,7 @@ def register_account(label: str, var: str) -> list[Node]:
     key = jmx.http(f"R06 emulator key for {label}", "POST", "/_emulator/accounts",
                    jmx.expect("a service-account key", ['"private_key"']),
                    jmx.extract(f"{var}_key", KEY), target=EMULATOR,
-                   body=f'{{"name": "jm-{RUN}-{label}"}}')
+                   body=f'{{"name": "jm-{RUN}-{label}", "legacy": true}}')
     create = admin(f"R06 create account {label}", "POST", fn("drive-accounts", "/"),
                    *status_is("201", '"email"', '"state":\\s*"active"'), NO_KEY,
                    jmx.extract(var, ID),
@@ -114,14 +114,31 @@ def other_account(previous: str) -> Node:
                       [f'"account_id":\\s*"${{{previous}}}"'], test_type=jmx.CONTAINS | jmx.NOT)
 
 
+def redirector(label: str, method: str) -> Node:
+    """The download redirector: 302 to a Drive link, the other holder as a duplicate."""
+    return jmx.http(label, method, fn("download", "/${file_small}/small.bin"),
+                    jmx.expect_status("302"),
+                    jmx.expect("Location is a Drive link", ["Location: http"],
+                               "response_headers"),
+                    jmx.expect("the other holder as Link rel=duplicate",
+                               ["Link: <http[^>]+>; rel=duplicate; pri=2"], "response_headers"),
+                    jmx.expect("the sha-256 as Repr-Digest", ["Repr-Digest: sha-256=:"],
+                               "response_headers"))
+
+
 def downloads() -> Node:
-    """R10/R11: download URLs rotate over the accounts; R16: each one is counted by Stats."""
+    """R10/R11: download URLs rotate over the accounts; R16: each one is counted by Stats
+    (4 get-url calls and 1 redirector GET; the HEAD books nothing)."""
     return jmx.transaction(
         "R10 R11 download URLs",
         get_url("R10 download URL", "u1"),
         get_url("R11 next URL uses the other account", "u2", other_account("u1")),
         get_url("R11 and back again", "u3", other_account("u2")),
         get_url("R11 sequential rotation continues", "u4", other_account("u3")),
+        redirector("R10 download redirector (302, Location, Link)", "GET"),
+        redirector("R10 redirector HEAD books nothing", "HEAD"),
+        jmx.http("R10 redirector of unknown file (404)", "GET",
+                 fn("download", "/no-such-file-0/x.bin"), *status_is("404", '"error"')),
         jmx.http("R10 URL of unknown file (404)", "GET", fn("get-url", "/?id=no-such-file-0"),
                  *status_is("404", '"error"')),
         jmx.http("R10 URL without id (400)", "GET", fn("get-url", "/"),
@@ -130,13 +147,13 @@ def downloads() -> Node:
 
 
 def reports() -> Node:
-    """R12/R13/R16: precomputed reports count the 4 downloads exactly once each."""
+    """R12/R13/R16: precomputed reports count the 5 downloads exactly once each."""
     one_file = fn("file-stats", "/${file_small}")
     return jmx.transaction(
         "R12 R13 R16 reports",
-        poll("R16 stats counted the downloads", one_file, '"downloads":\\s*4\\b'),
+        poll("R16 stats counted the downloads", one_file, '"downloads":\\s*5\\b'),
         jmx.http("R12 file report", "GET", one_file,
-                 *status_is("200", '"downloads":\\s*4\\b', '"mb_today"', '"mb_total"')),
+                 *status_is("200", '"downloads":\\s*5\\b', '"mb_today"', '"mb_total"')),
         jmx.http("R12 report of all files", "GET", fn("file-stats", "/?limit=100"),
                  *status_is("200", "${file_small}")),
         jmx.http("R12 unknown file report (404)", "GET", fn("file-stats", "/no-such-file-0"),

@@ -11,18 +11,25 @@ from fileserver.cli.tables import size, table
 
 def files(ctx: Context, args: argparse.Namespace) -> None:
     items = ctx.client.list_all("file-stats")
-    rows = [(r["file_id"], r["name"], r["downloads"], r["mb_today"], r["mb_total"])
-            for r in items]
-    ctx.emit(items, table(("FILE", "NAME", "DOWNLOADS", "MB TODAY", "MB TOTAL"), rows))
+    rows = [(r["file_id"], r["name"], r["downloads"], r["mb_today"], r["mb_total"],
+             *_health(r)) for r in items]
+    ctx.emit(items, table(("FILE", "NAME", "DOWNLOADS", "MB TODAY", "MB TOTAL", "BLOCKED",
+                           "MISSING"), rows))
 
 
 def accounts(ctx: Context, args: argparse.Namespace) -> None:
     items = ctx.client.list_all("account-stats")
     rows = [(r["account_id"], r["email"], r["downloads"], r["mb_today"], r["mb_total"],
-             size(r["daily_limit_bytes"]), f"{100 * r['share_of_limit_today']:.4f}%")
-            for r in items]
+             size(r["daily_limit_bytes"]), f"{100 * r['share_of_limit_today']:.4f}%",
+             *_health(r)) for r in items]
     ctx.emit(items, table(("ACCOUNT", "EMAIL", "DOWNLOADS", "MB TODAY", "MB TOTAL",
-                           "LIMIT/DAY", "% OF LIMIT"), rows, right=("LIMIT/DAY", "% OF LIMIT")))
+                           "LIMIT/DAY", "% OF LIMIT", "BLOCKED", "MISSING"), rows,
+                          right=("LIMIT/DAY", "% OF LIMIT")))
+
+
+def _health(row: dict[str, Any]) -> tuple[Any, Any]:
+    """Blocked and missing replicas (replica health; absent from an older Downloader)."""
+    return row.get("replicas_blocked", "-"), row.get("replicas_missing", "-")
 
 
 def summary(ctx: Context, args: argparse.Namespace) -> None:
@@ -34,6 +41,7 @@ def describe_summary(data: dict[str, Any]) -> str:
     """The headline figures; ``--json`` prints everything."""
     balance, capacity = data.get("balance") or {}, data.get("capacity") or {}
     projection, kept = data.get("projection") or {}, data.get("event_ids") or {}
+    daily = data.get("daily_capacity") or {}
     rows = [
         ("computed at", data.get("computed_at")),
         ("accounts balanced", balance.get("accounts")),
@@ -47,6 +55,9 @@ def describe_summary(data: dict[str, Any]) -> str:
         ("accounts needed", capacity.get("accounts_needed_target")),
         ("active accounts", capacity.get("active_accounts")),
         ("accounts to add", capacity.get("accounts_missing_for_target")),
+        ("capacity/day (nominal)", size(daily.get("nominal_bytes_per_day"))),
+        ("capacity/day (healthy)", size(daily.get("healthy_bytes_per_day"))),
+        ("healthy accounts", daily.get("healthy_accounts")),
         ("event ids kept (days)", kept.get("retention_days")),
         ("duplicates refused before", kept.get("horizon")),
     ]

@@ -28,7 +28,7 @@ class SyncService:
         applied = self.registry.put_file(
             v.ident(file_id, "file id"), v.text(body.get("name"), "name") or "",
             v.integer(body.get("size"), "size"), v.text(body.get("md5"), "md5", 64, optional=True),
-            v.integer(body.get("version"), "version"))
+            v.integer(body.get("version"), "version"), v.sha256_hex(body.get("sha256")))
         return {"applied": applied, "file_id": file_id}
 
     def delete_file(self, file_id: str, version: str | None) -> dict[str, Any]:

@@ -16,12 +16,15 @@ import httplib2
 from googleapiclient.discovery import build_from_document
 from googleapiclient.discovery_cache import get_static_doc
 
+from fileserver.config import int_setting
 from fileserver.drive import retry
 from fileserver.drive.credentials import credentials_from_key
 from fileserver.drive.errors import DriveFatalError
 from fileserver.drive.media import ForwardStreamUpload
 
 GOOGLE_WEB_ROOT = "https://drive.google.com"
+GOOGLE_USERCONTENT_ROOT = "https://drive.usercontent.google.com"
+LARGE_FILE_BYTES = 100 * 1000 * 1000  # Google's virus-scan limit: "larger than 100 MB"
 FILE_FIELDS = "id,name,size,md5Checksum,appProperties"
 CHUNK_SIZE = 5 * 1024 * 1024
 HTTP_TIMEOUT = 120
@@ -152,8 +155,25 @@ class DriveClient:
                 "storage_limit": int(quota["limit"]) if "limit" in quota else None,
                 "storage_usage": int(quota.get("usage", 0))}
 
-    def download_url(self, file_id: str) -> str:
-        return f"{self.web_root}/uc?id={file_id}&export=download"
+    def download_url(self, file_id: str, size: int | None = None) -> str:
+        """The public link handed out for the file: the one place its form is chosen.
+
+        Up to ``DRIVE_LARGE_FILE_BYTES`` (default 100 MB, where Google starts answering its
+        "can't scan this file for viruses" page) the documented
+        ``{web_root}/uc?id=ID&export=download``. Above it, a form that downloads without that
+        page: ``https://drive.usercontent.google.com/download?id=ID&export=download&confirm=t``
+        (``DRIVE_USERCONTENT_ROOT`` overrides the host). That form is undocumented by Google
+        and changed once (January 2024); see docs/drive.md for how to change it. Against a
+        DRIVE_API_ROOT/DRIVE_WEB_ROOT without DRIVE_USERCONTENT_ROOT the large form is
+        ``{web_root}/uc?id=ID&export=download&confirm=t`` (its redirect keeps ``confirm``).
+        """
+        if size is None or size <= int_setting("DRIVE_LARGE_FILE_BYTES", LARGE_FILE_BYTES):
+            return f"{self.web_root}/uc?id={file_id}&export=download"
+        usercontent = os.environ.get("DRIVE_USERCONTENT_ROOT", "").rstrip("/")
+        if usercontent or not (self.api_root or os.environ.get("DRIVE_WEB_ROOT")):
+            root = usercontent or GOOGLE_USERCONTENT_ROOT
+            return f"{root}/download?id={file_id}&export=download&confirm=t"
+        return f"{self.web_root}/uc?id={file_id}&export=download&confirm=t"
 
     @property
     def web_root(self) -> str:

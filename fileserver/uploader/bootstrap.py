@@ -14,6 +14,7 @@ from fileserver.errors import BadRequest
 from fileserver.uploader.crypto import KeyCipher
 from fileserver.uploader.jobs import JobPublisher
 from fileserver.uploader.registration import DownloaderRegistration
+from fileserver.uploader.repairs import RepairService
 from fileserver.uploader.repository import AccountRepository, BlobStore, FileRepository
 from fileserver.uploader.service import AccountService, FileService, UploadService
 
@@ -70,6 +71,12 @@ def publisher() -> JobPublisher:
 
 
 _wiring = threading.Lock()
+
+
+@functools.cache
+def repair_service() -> RepairService:
+    """Repair requests from the Downloader's prober, published as jobs."""
+    return RepairService(repositories()[1], publisher())
 
 
 def services() -> Services:

@@ -24,7 +24,7 @@ def to_record(stored: StoredFile) -> FileRecord:
                 for account_id, replica in stored.replicas.items()
                 if replica.state == "ready" and replica.drive_file_id}
     return FileRecord(stored.id, stored.name, stored.size, stored.md5, stored.content_type,
-                      stored.status, stored.version, stored.blob_id, replicas)
+                      stored.status, stored.version, stored.blob_id, replicas, stored.sha256)
 
 
 class MongoAccounts:

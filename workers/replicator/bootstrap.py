@@ -13,6 +13,7 @@ from workers.replicator.handlers import JobHandlers
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.metrics import ReplicatorMetrics
 from workers.replicator.reconcile import Reconciler
+from workers.replicator.repair import Repairer
 from workers.replicator.replication import Replicator
 
 
@@ -49,7 +50,7 @@ def build() -> Worker:
     replicator = Replicator(files, accounts, blobs, drives, downloader, metrics,
                             on_deleted=cleaner.delete_file)
     handlers = JobHandlers(files, accounts, drives, downloader, replicator, cleaner,
-                           KeyedLocks())
+                           KeyedLocks(), Repairer(files, accounts, drives, downloader, metrics))
     reconciler = Reconciler(files, accounts, drives, downloader, handlers, metrics)
     consumer = JobConsumer(consumer_settings(), handlers.handle, metrics)
     return Worker(metrics, handlers, reconciler, consumer,

@@ -68,7 +68,7 @@ class DownloaderSyncClient:
     def put_file(self, record: FileRecord) -> None:
         self._call("PUT", f"/files/{record.id}", json={
             "name": record.name, "size": record.size, "md5": record.md5,
-            "version": record.version})
+            "sha256": record.sha256, "version": record.version})
 
     def delete_file(self, file_id: str, version: int) -> None:
         self._call("DELETE", f"/files/{file_id}", params={"version": version})

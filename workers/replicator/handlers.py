@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,8 @@ from workers.replicator.cleanup import REMOVING, Cleaner
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.ports import AccountStore, Downloader, DriveFactory, FileStore
+from workers.replicator.repair import KIND as REPAIR_KIND
+from workers.replicator.repair import Repairer, parse_repair
 from workers.replicator.replication import Replicator
 
 log = logging.getLogger("replicator.handlers")
@@ -24,11 +26,15 @@ class Job:
     kind: str
     target_id: str
     requested_at: datetime | None
+    body: dict[str, Any] = field(default_factory=dict, compare=False)  # repair-replica's
 
 
 def parse_job(body: dict[str, Any]) -> Job:
     """Validate a job body; a malformed job is permanent (it will never become valid)."""
     kind = body.get("kind")
+    if kind == REPAIR_KIND:  # workers/replicator/repair.py
+        return Job(kind, parse_repair(body).file_id, _parse_time(body.get("requested_at")),
+                   body)
     if kind not in FILE_KINDS + ACCOUNT_KINDS:
         raise PermanentError(f"unknown job kind {kind!r}")
     key = "file_id" if kind in FILE_KINDS else "account_id"
@@ -50,7 +56,7 @@ def _parse_time(raw: Any) -> datetime | None:
 class JobHandlers:
     def __init__(self, files: FileStore, accounts: AccountStore, drives: DriveFactory,
                  downloader: Downloader, replicator: Replicator, cleaner: Cleaner,
-                 locks: KeyedLocks) -> None:
+                 locks: KeyedLocks, repairer: Repairer | None = None) -> None:
         self.files = files
         self.accounts = accounts
         self.drives = drives
@@ -58,6 +64,7 @@ class JobHandlers:
         self.replicator = replicator
         self.cleaner = cleaner
         self.locks = locks
+        self.repairer = repairer
         self._table: dict[str, Callable[[str], str]] = {
             "replicate": self.replicate, "delete-file": self.delete_file,
             "rename-file": self.rename_file, "account-added": self.account_added,
@@ -65,7 +72,16 @@ class JobHandlers:
         }
 
     def handle(self, job: Job) -> str:
+        if job.kind == REPAIR_KIND:
+            return self.repair(job)
         return self._table[job.kind](job.target_id)
+
+    def repair(self, job: Job) -> str:
+        """A fresh copy for a missing or quota-blocked replica (workers/replicator/repair.py)."""
+        if self.repairer is None:
+            raise PermanentError("this replicator does not repair replicas")
+        with self.locks.hold(job.target_id):
+            return self.repairer.repair(parse_repair(job.body))
 
     def replicate(self, file_id: str) -> str:
         with self.locks.hold(file_id):

@@ -45,6 +45,7 @@ class FileRecord:
     version: int
     blob_id: str | None
     replicas: dict[str, Replica] = field(default_factory=dict)
+    sha256: str | None = None  # sent to the Downloader (the redirector's Repr-Digest)
 
     @property
     def wanted(self) -> bool:

@@ -149,7 +149,9 @@ class Reconciler:
             log.warning("reconcile %s %s failed: %s: %s", action, args, type(exc).__name__, exc)
 
     def _register(self, key: Key, drive_id: str, account: Account) -> None:
-        url = self.drives.for_account(account).download_url(drive_id)
+        record = self.files.get(key[0])  # its size chooses the link form (large files)
+        url = self.drives.for_account(account).download_url(
+            drive_id, record.size if record else None)
         self.downloader.put_replica(key[0], key[1], drive_id, url)
 
     def _delete_orphan(self, drive_id: str, account: Account, file_id: str) -> None:

@@ -176,7 +176,8 @@ class Replicator:
     def _register(self, record: FileRecord, account: Account, drive: Drive, drive_id: str) -> None:
         drive.share_public(drive_id)
         self.files.set_replica(record.id, account.id, drive_id)
-        self.downloader.put_replica(record.id, account.id, drive_id, drive.download_url(drive_id))
+        self.downloader.put_replica(record.id, account.id, drive_id,
+                                    drive.download_url(drive_id, record.size))
 
     def _finish(self, file_id: str, targets: list[Account]) -> str:
         record = self._current(file_id)

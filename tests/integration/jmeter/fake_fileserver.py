@@ -153,6 +153,27 @@ def get_url(query: dict[str, str]) -> tuple[int, Any]:
                  "event_id": uuid.uuid4().hex}
 
 
+def redirect(method: str, rest: str) -> tuple[int, dict[str, str]]:
+    """The download redirector: 302 and its headers; a GET counts like get-url, HEAD not."""
+    file_id = rest.strip("/").split("/")[0]
+    doc = FILES.get(file_id)
+    if doc is None or doc["status"] == "deleting":
+        raise ApiError(404, "no such file")
+    if not doc["replicas"]:
+        raise ApiError(409, "no replica yet")
+    if method == "GET":
+        _status, chosen = get_url({"id": file_id})
+        account = chosen["account_id"]
+    else:
+        account = doc["replicas"][0]
+    others = [a for a in doc["replicas"] if a != account]
+    headers = {"Location": f"http://drive/uc?id=d-{account}", "Repr-Digest": "sha-256=:AA==:"}
+    if others:
+        headers["Link"] = ", ".join(f"<http://drive/uc?id=d-{a}>; rel=duplicate; pri={n}"
+                                    for n, a in enumerate(others, start=2))
+    return 302, headers
+
+
 def stats_row(key: str, id_field: str) -> dict[str, Any]:
     n = DOWNLOADS.get(key, 0)
     return {id_field: key, "downloads": n, "mb_today": n * 0.001, "mb_total": n * 0.001}
@@ -216,6 +237,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path.startswith("/function/download/") and "/_/" not in self.path:
+            return self._redirect()
         try:
             with LOCK:
                 status, data = dispatch(self.command, self.path, self.headers, raw)
@@ -230,7 +253,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
-    do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815
+    def _redirect(self) -> None:
+        try:
+            with LOCK:
+                status, headers = redirect(self.command, self.path[len("/function/download"):])
+            body = b""
+        except ApiError as exc:
+            status, headers = exc.status, {"Content-Type": "application/json"}
+            body = json.dumps({"error": {"code": exc.status, "message": str(exc)}}).encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve  # noqa: N815
 
     def log_message(self, *args: object) -> None:
         pass

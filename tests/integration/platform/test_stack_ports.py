@@ -43,7 +43,7 @@ def test_up_with_the_gateway_port_taken_fails_at_once_naming_it(held_port, base)
     env = {**os.environ, "STACK_DIR": str(base / "stack"),
            **{f"STACK_{name.upper()}_PORT": str(free_port()) for name in
               ("postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
-               "replicator_metrics")},
+               "replicator_metrics", "drive_usercontent")},
            "STACK_FUNCTIONS_BASE_PORT": str(free_port()),
            "STACK_GATEWAY_PORT": str(held_port)}
     started = time.monotonic()

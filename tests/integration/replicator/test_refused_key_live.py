@@ -25,8 +25,10 @@ def test_a_refused_key_disables_its_account_and_nothing_waits_on_it(live_stack, 
             f"{gateway}/function/drive-accounts/{account_id}", headers=admin, timeout=30))
         return account_id
 
-    good = add(requests.post(f"{emulator}/_emulator/accounts", json={}, timeout=10).json(), "ok")
-    forged = requests.post(f"{emulator}/_emulator/accounts", json={}, timeout=10).json()
+    legacy = {"legacy": True}  # service accounts from before the 2025 cutoff own files
+    good = add(requests.post(f"{emulator}/_emulator/accounts", json=legacy, timeout=10).json(),
+               "ok")
+    forged = requests.post(f"{emulator}/_emulator/accounts", json=legacy, timeout=10).json()
     forged["private_key"] = make_key(forged["client_email"])["private_key"]  # not its key
     refused = add(forged, "refused")
 

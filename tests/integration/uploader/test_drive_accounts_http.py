@@ -124,7 +124,8 @@ def test_verify_accepts_a_key_the_drive_emulator_issued(uploader, tmp_path):
     emulator = DriveEmulator(tmp_path / "drive", free_port(), tmp_path / "drive.log")
     emulator.start()
     try:
-        key = emulator.create_account(email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com")
+        key = emulator.create_account(
+            legacy=True, email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com")
         response = requests.post(uploader.urls["drive-accounts"] + "/?verify=true",
                                  headers=uploader.admin, json={"name": "emu", "key": key},
                                  timeout=30)

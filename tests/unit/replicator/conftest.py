@@ -126,7 +126,7 @@ class FakeDrive:
         self._get(file_id)
         del self.cloud.files[file_id]
 
-    def download_url(self, file_id: str) -> str:
+    def download_url(self, file_id: str, size: int | None = None) -> str:
         return f"http://drive.test/uc?id={file_id}&export=download"
 
 
