@@ -237,7 +237,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.path.startswith("/function/download/") and "/_/" not in self.path:
+        runtime = "/_/" in self.path or self.path.startswith("/function/download/healthz")
+        if self.path.startswith("/function/download/") and not runtime:
             return self._redirect()
         try:
             with LOCK:
