@@ -3,7 +3,8 @@
 Every step is a ``fileserver`` command, printed as an operator types it and run in-process
 through the CLI's ``main`` (it finds the local stack's gateway and token by itself):
 
-1. registers Drive accounts (emulated ones: the emulator hands out service-account keys),
+1. registers Drive accounts (emulated ones: the emulator hands out service-account keys and
+   OAuth users' authorized_user credentials; `accounts ls` shows kind, storage and state),
 2. uploads files of several sizes (answered at once with ``status: "replicating"``) and
    follows replication account by account until every file is ``uploaded``,
 3. hands out download URLs (balanced over the accounts) and downloads one to check its hashes,
@@ -63,9 +64,11 @@ def register_accounts(emulator: str, count: int, keys: Path) -> None:
     active = [a for a in quiet("accounts", "ls") if a["state"] == "active"]
     for n in range(len(active), count):
         email = f"demo-{n + 1}-{secrets.token_hex(3)}@fileserver-demo.iam.gserviceaccount.com"
-        # a service account from before the 2025 cutoff: it owns the files it stores
-        resp = requests.post(f"{emulator}/_emulator/accounts",
-                             json={"email": email, "legacy": True}, timeout=30)
+        # a service account from before the 2025 cutoff: it owns the files it stores; every
+        # second one an OAuth user (authorized_user), the kind most deployments use today
+        body = {"email": email, "legacy": True} if n % 2 == 0 else {
+            "kind": "user", "email": f"demo-{n + 1}-{secrets.token_hex(3)}@gmail.example.org"}
+        resp = requests.post(f"{emulator}/_emulator/accounts", json=body, timeout=30)
         resp.raise_for_status()
         key = keys / f"demo-{n + 1}.json"
         key.write_text(json.dumps(resp.json()))

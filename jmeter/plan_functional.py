@@ -14,18 +14,31 @@ RUN = "${__P(run_id,jm)}"
 STATUS = '"status":\\s*"{}"'
 NO_KEY = jmx.expect("never returns the Drive key", ["private_key"],
                     test_type=jmx.CONTAINS | jmx.NOT)
+NO_REFRESH_TOKEN = jmx.expect("never returns the refresh token", ["refresh_token"],
+                              test_type=jmx.CONTAINS | jmx.NOT)
+USER_KEY = '(?s)(\\{[^{}]*"refresh_token"[^{}]*\\})'
 FUNCTIONS = ("upload-file", "files", "drive-accounts", "get-url", "download", "file-stats",
              "account-stats", "stats-summary", "stats-compute")
 
 
-def register_account(label: str, var: str) -> list[Node]:
-    """A key from the Drive emulator, then ``POST drive-accounts`` with it (→ 201)."""
-    key = jmx.http(f"R06 emulator key for {label}", "POST", "/_emulator/accounts",
-                   jmx.expect("a service-account key", ['"private_key"']),
-                   jmx.extract(f"{var}_key", KEY), target=EMULATOR,
-                   body=f'{{"name": "jm-{RUN}-{label}", "legacy": true}}')
-    create = admin(f"R06 create account {label}", "POST", fn("drive-accounts", "/"),
-                   *status_is("201", '"email"', '"state":\\s*"active"'), NO_KEY,
+def register_account(label: str, var: str, kind: str = "service_account") -> list[Node]:
+    """A key from the Drive emulator, then ``POST drive-accounts`` with it (→ 201 of that
+    kind): a service account from before the 2025 cutoff (it owns files), or
+    ``authorized_user``, an OAuth user whose e-mail address the Uploader reads from Drive."""
+    if kind == "authorized_user":
+        key = jmx.http(f"R06 emulator OAuth user for {label}", "POST", "/_emulator/accounts",
+                       jmx.expect("an authorized_user key", ['"refresh_token"']),
+                       jmx.extract(f"{var}_key", USER_KEY), target=EMULATOR,
+                       body='{"kind": "user"}')
+    else:
+        key = jmx.http(f"R06 emulator key for {label}", "POST", "/_emulator/accounts",
+                       jmx.expect("a service-account key", ['"private_key"']),
+                       jmx.extract(f"{var}_key", KEY), target=EMULATOR,
+                       body=f'{{"name": "jm-{RUN}-{label}", "legacy": true}}')
+    named = "" if kind == "service_account" else f"{kind} "
+    create = admin(f"R06 create {named}account {label}", "POST", fn("drive-accounts", "/"),
+                   *status_is("201", '"email"', '"state":\\s*"active"',
+                              f'"kind":\\s*"{kind}"'), NO_KEY, NO_REFRESH_TOKEN,
                    jmx.extract(var, ID),
                    body=f'{{"name": "jm-{RUN}-{label}", "key": ${{{var}_key}}}}')
     return [key, create]
@@ -35,7 +48,7 @@ def accounts_crud() -> Node:
     path = fn("drive-accounts", "/${acc1}")
     return jmx.transaction(
         "R06 Drive accounts CRUD",
-        *register_account("a1", "acc1"), *register_account("a2", "acc2"),
+        *register_account("a1", "acc1"), *register_account("a2", "acc2", "authorized_user"),
         admin("R06 list accounts", "GET", fn("drive-accounts", "/?limit=50&offset=0"),
               *status_is("200", '"items"', '"total"', "${acc1}", "${acc2}"), NO_KEY),
         admin("R06 read account", "GET", path, *status_is("200", "${acc1}"), NO_KEY),

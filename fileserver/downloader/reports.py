@@ -21,7 +21,7 @@ MB = 1_000_000
 MAX_EVENTS = 10_000
 FILE_SORTS = {"file_id", "name", "downloads", "bytes_today", "bytes_total"}
 ACCOUNT_SORTS = {"account_id", "email", "downloads", "bytes_today", "bytes_total",
-                 "daily_limit_bytes", "share_of_limit_today"}
+                 "daily_limit_bytes", "share_of_limit_today", "state", "storage_free_bytes"}
 
 
 def sort_args(sort: str | None, order: str | None, allowed: set[str],

@@ -29,15 +29,29 @@ class RegistryRepository:
         return bool(self.db.run(sql, **params))
 
     def put_account(self, account_id: str, email: str, limit: int, active: bool,
-                    version: int) -> bool:
+                    version: int, shown: dict[str, Any] | None = None) -> bool:
+        """Upsert when ``version`` is newer. ``shown`` (kind, state, storage_limit_bytes,
+        storage_usage_bytes, storage_checked_at) is what account-stats shows; storage measured
+        later than the stored one also applies at the same version."""
+        shown = {"kind": None, "state": None, "storage_limit_bytes": None,
+                 "storage_usage_bytes": None, "storage_checked_at": None, **(shown or {})}
         return self._applied(
-            "INSERT INTO accounts (id, email, daily_limit_bytes, active, version) "
-            "VALUES (:id, :email, :limit, :active, :v) ON CONFLICT (id) DO UPDATE SET "
+            "INSERT INTO accounts AS a (id, email, daily_limit_bytes, active, version, kind, state,"
+            " storage_limit_bytes, storage_usage_bytes, storage_checked_at) "
+            "VALUES (:id, :email, :limit, :active, :v, :kind, :state, :slimit, :susage, "
+            "CAST(:schecked AS timestamptz)) ON CONFLICT (id) DO UPDATE SET "
             "email = EXCLUDED.email, daily_limit_bytes = EXCLUDED.daily_limit_bytes, "
-            "active = EXCLUDED.active, version = EXCLUDED.version, deleted = false, updated_at "
-            "= now() "
-            f"WHERE {_NEWER.format(t='accounts')} RETURNING id",
-            id=account_id, email=email, limit=limit, active=active, v=version)
+            "active = EXCLUDED.active, version = EXCLUDED.version, deleted = false, "
+            "kind = EXCLUDED.kind, state = EXCLUDED.state, "
+            "storage_limit_bytes = EXCLUDED.storage_limit_bytes, "
+            "storage_usage_bytes = EXCLUDED.storage_usage_bytes, "
+            "storage_checked_at = EXCLUDED.storage_checked_at, updated_at = now() "
+            f"WHERE {_NEWER.format(t='a')} OR (a.version = EXCLUDED.version AND NOT a.deleted "
+            "AND EXCLUDED.storage_checked_at IS NOT NULL AND (a.storage_checked_at IS NULL OR "
+            "a.storage_checked_at < EXCLUDED.storage_checked_at)) RETURNING id",
+            id=account_id, email=email, limit=limit, active=active, v=version,
+            kind=shown["kind"], state=shown["state"], slimit=shown["storage_limit_bytes"],
+            susage=shown["storage_usage_bytes"], schecked=shown["storage_checked_at"])
 
     def put_file(self, file_id: str, name: str, size: int, md5: str | None, version: int,
                  sha256: str | None = None) -> bool:

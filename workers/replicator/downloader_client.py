@@ -60,7 +60,10 @@ class DownloaderSyncClient:
     def put_account(self, account: Account) -> None:
         self._call("PUT", f"/accounts/{account.id}", json={
             "email": account.email, "daily_limit_bytes": account.daily_limit_bytes,
-            "active": account.active, "version": account.version})
+            "active": account.serving, "version": account.version, "kind": account.kind,
+            "state": account.state, "storage_limit_bytes": account.storage_limit,
+            "storage_usage_bytes": account.storage_usage,
+            "storage_checked_at": account.storage_checked_at})
 
     def delete_account(self, account_id: str, version: int) -> None:
         self._call("DELETE", f"/accounts/{account_id}", params={"version": version})

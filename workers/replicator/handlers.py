@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -111,21 +112,27 @@ class JobHandlers:
         return self.backfill(account_id)
 
     def backfill(self, account_id: str) -> str:
-        """Copy every wanted file missing on the account; one bad file does not stop the rest."""
+        """Copy every wanted file missing on the account, ``width`` files at a time (the
+        replicator's width); one bad file does not stop the rest."""
         missing = [record.id for record in self.files.iter_all()
                    if record.wanted and account_id not in record.replicas]
-        failures = 0
-        for file_id in missing:
-            try:
-                self.replicate(file_id)
-            except PermanentError:
-                log.exception("file %s cannot be backfilled", file_id)
-            except Exception:
-                failures += 1
-                log.exception("backfill of %s to %s failed; will retry", file_id, account_id)
+        width = max(1, self.replicator.settings.width)
+        with ThreadPoolExecutor(min(width, max(1, len(missing))), "backfill") as pool:
+            results = list(pool.map(self._backfill_one, missing, [account_id] * len(missing)))
+        failures = results.count(False)
         if failures:
             raise TransientError(f"{failures} of {len(missing)} files not yet backfilled")
         return "backfilled"
+
+    def _backfill_one(self, file_id: str, account_id: str) -> bool:
+        try:
+            self.replicate(file_id)
+        except PermanentError:
+            log.exception("file %s cannot be backfilled", file_id)
+        except Exception:
+            log.exception("backfill of %s to %s failed; will retry", file_id, account_id)
+            return False
+        return True
 
     def account_removed(self, account_id: str) -> str:
         return self.cleaner.remove_account(account_id)
@@ -138,3 +145,12 @@ class JobHandlers:
             return self.cleaner.remove_account(account_id)
         self.downloader.put_account(account)
         return self.backfill(account_id) if account.active else "updated"
+
+    def resume(self, account_id: str) -> str:
+        """A full or paused account that can take files again: active, then backfilled."""
+        account = self.accounts.resume(account_id)
+        if account is None:
+            return "skipped"
+        log.info("account %s (%s) is active again; backfilling it", account.id, account.email)
+        self.downloader.put_account(account)
+        return self.backfill(account_id)

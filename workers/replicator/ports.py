@@ -16,8 +16,16 @@ class AccountStore(Protocol):
     def list_all(self) -> list[Account]: ...
     def finish_removal(self, account_id: str) -> None:
         """Forget an account in state ``removing`` once its copies are gone."""
-    def disable(self, account_id: str) -> Account | None:
-        """``active`` -> ``disabled``; the account as it is now, or None if it was not active."""
+    def disable(self, account_id: str, reason: str = "") -> Account | None:
+        """A serving account -> ``disabled`` with the reason; the account as it is now, or None
+        if it did not serve."""
+    def set_condition(self, account_id: str, state: str, reason: str,
+                      paused_until: str | None = None) -> Account | None:
+        """A serving account -> ``full`` or ``paused``; None if it does not serve."""
+    def resume(self, account_id: str) -> Account | None:
+        """``full``/``paused`` -> ``active``; None if it was neither."""
+    def set_storage(self, account_id: str, limit: int | None, usage: int) -> None: ...
+    def add_usage(self, account_id: str, size: int) -> None: ...
 
 
 class FileStore(Protocol):
@@ -25,6 +33,8 @@ class FileStore(Protocol):
     def iter_all(self) -> Iterator[FileRecord]: ...
     def set_replica(self, file_id: str, account_id: str, drive_file_id: str) -> None: ...
     def remove_replica(self, file_id: str, account_id: str) -> None: ...
+    def mark_unplaced(self, file_id: str, account_id: str, state: str) -> None:
+        """The account cannot hold the file now: ``full``, ``paused`` or ``failed``."""
     def mark_uploaded(self, file_id: str) -> bool:
         """Set status uploaded unless the file is being deleted; True if it was set."""
     def mark_failed(self, file_id: str, reason: str) -> None: ...
@@ -51,6 +61,8 @@ class Drive(Protocol):
     def rename(self, file_id: str, name: str) -> Any: ...
     def delete(self, file_id: str) -> None: ...
     def download_url(self, file_id: str, size: int | None = None) -> str: ...
+    def about(self) -> dict[str, Any]:
+        """``{"email", "storage_limit", "storage_usage"}``."""
 
 
 class DriveFactory(Protocol):

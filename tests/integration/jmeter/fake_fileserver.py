@@ -60,11 +60,14 @@ def need_admin(headers: Any) -> None:
 def accounts_api(method: str, rest: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
     if rest == "/" and method == "POST":
         name, key = body.get("name"), body.get("key")
-        if not name or not isinstance(key, dict) or "client_email" not in key:
+        if not name or not isinstance(key, dict) or not (
+                "client_email" in key or "refresh_token" in key):
             raise ApiError(400, "name and key are required")
-        if any(a["email"] == key["client_email"] for a in ACCOUNTS.values()):
+        email = key.get("client_email") or key.get("account")  # Drive's answer for a user
+        if any(a["email"] == email for a in ACCOUNTS.values()):
             raise ApiError(409, "account exists")
-        acc = {"id": uuid.uuid4().hex, "email": key["client_email"], "name": name,
+        kind = "authorized_user" if key.get("type") == "authorized_user" else "service_account"
+        acc = {"id": uuid.uuid4().hex, "email": email, "name": name, "kind": kind,
                "daily_limit_bytes": 10**11, "state": "active", "version": 1}
         ACCOUNTS[acc["id"]] = acc
         for file_id in list(FILES):
@@ -206,6 +209,10 @@ def dispatch(method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any
     is_json = "application/json" in headers.get("Content-Type", "")
     if raw and not is_json and "multipart" not in headers.get("Content-Type", ""):
         raise ApiError(415, "send JSON with Content-Type: application/json")
+    if parts.path == "/_emulator/accounts" and json.loads(raw or b"{}").get("kind") == "user":
+        return 201, {"type": "authorized_user", "client_id": "c", "client_secret": "s",
+                     "refresh_token": f"1//{uuid.uuid4().hex}",
+                     "account": f"u-{uuid.uuid4().hex[:8]}@gmail.example"}
     if parts.path == "/_emulator/accounts":
         email = f"sa-{uuid.uuid4().hex[:8]}@emulator.iam.gserviceaccount.com"
         pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
