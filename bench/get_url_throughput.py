@@ -2,6 +2,7 @@
 next to get-url with the per-client limits on.
 
     python -m bench.get_url_throughput [--seconds 10] [--clients 16 64] [--rate 500] [--direct]
+                                       [--servers streaming waitress]
 
 Starts its own PostgreSQL, NATS, two get-url processes (``get-url``: limits off,
 ``CLIENT_RATE_PER_MINUTE=0 CLIENT_DEDUP_SECONDS=0``; ``limited``: the default limits on),
@@ -16,8 +17,11 @@ every call is a new client and a new file for it, the limits' most expensive cas
 row and a de-duplication row written, then the booking). ``--direct`` skips the gateway.
 Prints req/s, p50 and p99 per target, the get-url/echo ratio and the limited/get-url ratio,
 then p50/p99 of each paced at ``--rate`` req/s. Goals (issue 5): >= 1,000 req/s, p99 <= 50
-ms at 500 req/s, ratio >= 0.5; issue 18: limited/get-url >= 0.8. Every process started here
-is stopped by its pid at the end.
+ms at 500 req/s, ratio >= 0.5; issue 18: limited/get-url >= 0.8.
+With ``--servers streaming waitress`` the functions and the gateway run once on each HTTP
+server (today's streaming one, then waitress as before issue 19: ``bench.waitress_serve``) and
+the req/s ratio streaming/waitress is printed per target (issue 19: not lower).
+Every process started here is stopped by its pid at the end.
 """
 
 from __future__ import annotations
@@ -75,23 +79,26 @@ def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def start_function(name: str, env: dict[str, str], tmp: Path, procs: list) -> str:
+def start_function(name: str, env: dict[str, str], tmp: Path, procs: list,
+                   server: str = "streaming") -> str:
     port = free_port()
-    # No --threads: the local stack's own defaults (fileserver.runtime.serve, gateway).
-    procs.append(start_process(["-m", "fileserver.runtime.serve", f"functions/{name}", "--port",
+    # The local stack's own defaults (fileserver.runtime.serve, gateway), or the baseline.
+    module = "fileserver.runtime.serve" if server == "streaming" else "bench.waitress_serve"
+    procs.append(start_process(["-m", module, f"functions/{name}", "--port",
                                 str(port)], env, tmp / f"{name}.log"))
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(f"{url}/_/health", timeout=1).ok, 30)
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
     return url
 
 
 def start_gateway(functions: dict[str, str], nats_url: str, tmp: Path, procs: list,
-                  port: int) -> str:
+                  port: int, server: str = "streaming") -> str:
     registry = tmp / "functions.json"
     registry.write_text(json.dumps(functions))
-    procs.append(start_process(["-m", "devstack.gateway", "--port", str(port), "--functions",
-                                str(registry), "--nats-url", nats_url],
-                               {}, tmp / "gateway.log"))
+    args = (["-m", "devstack.gateway", "--functions"] if server == "streaming"
+            else ["-m", "bench.waitress_serve", "--gateway"])
+    procs.append(start_process([*args, str(registry), "--port", str(port), "--nats-url",
+                                nats_url], {}, tmp / "gateway.log"))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
     return url
@@ -184,31 +191,55 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
     nats.start()
     servers.append(nats)
     seed(postgres.url)
+    rps: dict[str, dict[tuple[int, str], float]] = {}
+    for server in args.servers:
+        started: list = []
+        try:
+            rps[server] = run_server(args, server, postgres.url, nats.url, tmp, started)
+        finally:
+            for proc in started:
+                stop_pid(proc.pid)
+                proc.wait()
+    if len(rps) > 1:
+        first, *others = args.servers
+        for other in others:
+            for key, value in rps[first].items():
+                print(f"{key[0]:>7} {key[1]:>8} req/s {first}/{other}: "
+                      f"{value / rps[other][key]:.2f}")
+
+
+def run_server(args: argparse.Namespace, server: str, postgres_url: str, nats_url: str,
+               tmp: Path, procs: list) -> dict[tuple[int, str], float]:
+    """Functions and gateway on ``server``; req/s by (clients, target)."""
     gateway_port = free_port()
-    env = {"POSTGRES_URL": postgres.url, "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
+    env = {"POSTGRES_URL": postgres_url, "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
            "LOG_LEVEL": "WARNING", "FILESERVER_ADMIN_TOKEN": "bench"}
-    functions = {"get-url": start_function("get-url", {**env, **LIMITS_OFF}, tmp, procs),
-                 "limited": start_function("get-url", env, tmp, procs),
-                 "echo": start_function("echo", env, tmp, procs)}
+    functions = {"get-url": start_function("get-url", {**env, **LIMITS_OFF}, tmp, procs, server),
+                 "limited": start_function("get-url", env, tmp, procs, server),
+                 "echo": start_function("echo", env, tmp, procs, server)}
     targets = {name: (url, "/") for name, url in functions.items()}
     if not args.direct:
-        gateway = start_gateway(functions, nats.url, tmp, procs, gateway_port)
+        gateway = start_gateway(functions, nats_url, tmp, procs, gateway_port, server)
         targets = {name: (gateway, f"/function/{name}/") for name in functions}
-    print(f"mode: {'direct' if args.direct else 'through the gateway'}; {args.seconds:.0f} s "
-          f"per run; cpus: {os.cpu_count()}")
+    print(f"server: {server}; mode: {'direct' if args.direct else 'through the gateway'}; "
+          f"{args.seconds:.0f} s per run; cpus: {os.cpu_count()}")
     print(f"{'clients':>7} {'target':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    rps = {}
     with_paths = {name: (base, [path] if name == "echo" else [f"{path}?id={f}" for f in FILES])
                   for name, (base, path) in targets.items()}
     for clients in args.clients:
         results = measure_rounds(with_paths, clients, args.seconds)
         for name, r in results.items():
+            rps[(clients, name)] = r["rps"]
             print(f"{clients:>7} {name:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
                   f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
         ratio = results["get-url"]["rps"] / results["echo"]["rps"]
         print(f"{clients:>7} get-url/echo throughput ratio: {ratio:.2f}")
         ratio = results["limited"]["rps"] / results["get-url"]["rps"]
         print(f"{clients:>7} limits on/off (limited/get-url) throughput ratio: {ratio:.2f}")
-    paced(args, targets)
+    if args.rate:
+        paced(args, targets)
+    return rps
 
 
 def paced(args: argparse.Namespace, targets: dict[str, tuple[str, str]]) -> None:
@@ -227,7 +258,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--direct", action="store_true", help="skip the gateway")
-    parser.add_argument("--rate", type=float, default=500.0, help="paced run's req/s")
+    parser.add_argument("--rate", type=float, default=500.0,
+                        help="paced run's req/s (0: no paced run)")
+    parser.add_argument("--servers", nargs="+", default=["streaming"],
+                        choices=("streaming", "waitress"),
+                        help="HTTP servers to run the functions and gateway on, in turn")
     args = parser.parse_args()
     procs: list[subprocess.Popen[bytes]] = []
     servers: list = []

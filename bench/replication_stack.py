@@ -84,7 +84,7 @@ class Live:
         self.start(name, [sys.executable, "-m", "fileserver.runtime.serve",
                           f"functions/{name}", "--port", str(port)])
         self.urls[name] = f"http://127.0.0.1:{port}"
-        wait_until(lambda: requests.get(self.urls[name] + "/_/health", timeout=1).ok, 30,
+        wait_until(lambda: requests.get(self.urls[name] + "/healthz", timeout=1).ok, 30,
                    lambda: None if self.alive(name) else f"{name}: {log_tail(self.log(name))}")
         self.functions_file.write_text(json.dumps(self.urls))
 

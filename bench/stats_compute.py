@@ -91,7 +91,7 @@ def start_function(gateway: str, log: Path) -> tuple[subprocess.Popen, str]:
                                 env=env, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(f"{url}/_/health", timeout=1).ok, 30)
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)
     return proc, url
 
 

@@ -6,7 +6,10 @@ Starts a Mongo wire server (nx-27017) and NATS JetStream in a temp dir (or uses
 ``--mongo-url``/``--nats-url``) and a real ``upload-file`` process on free ports, all stopped by
 pid at the end. Streams ``--mb`` MB generated on the fly (never whole in memory) as a raw body,
 then puts the same bytes into the same server with ``gridfs.GridFSBucket.upload_from_stream``.
-Prints MB/s of both, their ratio, and upload-file's peak RSS (VmHWM) against the 100 MB goal.
+Prints MB/s of both, their ratio, upload-file's peak RSS (VmHWM) against the 100 MB goal, and
+the peak temporary disk its process (and the gateway's) held during the upload (goal 0: the
+server streams; waitress used to spool the whole body to a deleted temporary file), sampled
+from the sizes of the regular files they hold open that are deleted or under the temp dir.
 With ``--live`` it starts the local stack (``devstack``, free ports, temp dir; only the
 Uploader's functions) and uploads through its gateway, measuring the stack's upload-file
 process. With ``--gateway URL --token T`` it uses a running gateway (RSS not measured).
@@ -20,9 +23,11 @@ import http.client
 import io
 import json
 import os
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -68,6 +73,12 @@ class GeneratedBody(io.RawIOBase):
         return data
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -75,14 +86,62 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_upload_file(env: dict[str, str], log: Path) -> tuple[int, str]:
+class TempDiskSampler:
+    """Peak bytes of temporary files held open by ``pids`` while the block runs, sampled every
+    50 ms from /proc/PID/fd: regular files that are deleted (``TemporaryFile``) or under the
+    temp dir. Sockets, pipes, stdout/stderr (log files) and the databases' own files do not
+    count."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TempDiskSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, sum(temp_bytes(pid) for pid in self.pids))
+
+
+def temp_bytes(pid: int) -> int:
+    total = 0
+    tmp = tempfile.gettempdir()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return 0
+    for fd in fds:
+        if fd.name in ("0", "1", "2"):
+            continue
+        try:
+            target = os.readlink(fd)
+            if not (target.endswith(" (deleted)") or target.startswith(tmp + "/")):
+                continue
+            info = os.stat(fd)
+        except OSError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            total += info.st_size
+    return total
+
+
+def start_upload_file(env: dict[str, str], log: Path, server: str = "streaming") -> tuple[int, str]:
     port = free_port()
+    module = "fileserver.runtime.serve" if server == "streaming" else "bench.waitress_serve"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve",
+        proc = subprocess.Popen([sys.executable, "-m", module,
                                  str(ROOT / "functions" / "upload-file"), "--port", str(port)],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: requests.get(url + "/_/health", timeout=1).ok, timeout=30)
+    wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30)
     return proc.pid, url
 
 
@@ -129,6 +188,9 @@ def main() -> None:
     parser.add_argument("--gateway")
     parser.add_argument("--token")
     parser.add_argument("--live", action="store_true")
+    parser.add_argument("--server", choices=("streaming", "waitress"), default="streaming",
+                        help="direct mode: upload-file's HTTP server (waitress: the baseline "
+                             "before issue 19, bench.waitress_serve)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as tmp:
         if args.live:
@@ -148,10 +210,12 @@ def run_live(args: argparse.Namespace, tmp: Path) -> None:
         stack.up()
         size = args.mb * MB
         url = stack.gateway_url + "/function/upload-file"
-        up_seconds, result = timed_upload(url, stack.admin_token, size)
+        with TempDiskSampler([stack.pid("upload-file"), stack.pid("gateway")]) as disk:
+            up_seconds, result = timed_upload(url, stack.admin_token, size)
         rss = peak_rss_mb(stack.pid("upload-file"))
         put_seconds = timed_gridfs_put(stack.env["MONGO_URL"], "bench_put", size)
-        print_figures(args.mb, result, up_seconds, put_seconds, rss, "through the gateway")
+        print_figures(args.mb, result, up_seconds, put_seconds, rss, "through the gateway",
+                      disk.peak)
     finally:
         stack.down()
 
@@ -191,17 +255,23 @@ def report(args: argparse.Namespace, tmp: Path, mongo_url: str, nats_url: str,
         env = {**os.environ, "MONGO_URL": mongo_url, "MONGO_DB": db_name, "NATS_URL": nats_url,
                "SECRETS_DIR": str(tmp / "secrets"), "MAX_UPLOAD_BYTES": str(size + MB),
                "LOG_LEVEL": "WARNING"}
-        pid, url = start_upload_file(env, tmp / "upload-file.log")
+        pid, url = start_upload_file(env, tmp / "upload-file.log", args.server)
         pids.append(pid)
-    up_seconds, result = timed_upload(url, token, size)
+    cpu_before = cpu_seconds(pids[0]) if pids else 0.0
+    with TempDiskSampler(pids) as disk:
+        up_seconds, result = timed_upload(url, token, size)
+    if pids:
+        used = cpu_seconds(pids[0]) - cpu_before
+        print(f"{'upload-file CPU during the upload':34s}{used:8.1f} s")
     rss = peak_rss_mb(pids[0]) if pids else None
     put_seconds = timed_gridfs_put(mongo_url, db_name, size)
     print_figures(args.mb, result, up_seconds, put_seconds, rss,
-                  "through the gateway" if args.gateway else "direct")
+                  "through the gateway" if args.gateway else f"direct, {args.server}",
+                  disk.peak if pids else None)
 
 
 def print_figures(mb: int, result: dict, up_seconds: float, put_seconds: float,
-                  rss: float | None, path: str) -> None:
+                  rss: float | None, path: str, temp_disk: int | None = None) -> None:
     up_rate, put_rate = mb / up_seconds, mb / put_seconds
     print(f"{'size':34s}{mb} MB  (sha256 verified, status {result['status']})")
     label = f"upload-file ({path})"
@@ -211,6 +281,10 @@ def print_figures(mb: int, result: dict, up_seconds: float, put_seconds: float,
     if rss is not None:
         verdict = "OK" if rss < RSS_GOAL_MB else "OVER GOAL"
         print(f"{'upload-file peak RSS':34s}{rss:8.1f} MB  (goal < {RSS_GOAL_MB} MB: {verdict})")
+    if temp_disk is not None:
+        verdict = "OK" if temp_disk == 0 else "OVER GOAL"
+        print(f"{'peak temporary disk':34s}{temp_disk / MB:8.1f} MB  ({temp_disk} bytes; "
+              f"goal 0: {verdict})")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import requests
 
+from devstack import ports
 from devstack.config import StackConfig
 from devstack.process import StartError, log_tail, pid_alive
 from devstack.stack import Stack
@@ -19,6 +20,8 @@ def component_rows(stack: Stack) -> list[tuple[str, str, str, str]]:
     for name, part in stack.info().get("components", {}).items():
         alive = bool(part.get("pid")) and pid_alive(part["pid"])
         state = "up" if alive else "DOWN"
+        if alive and part.get("port") and not ports.owned_by(part["port"], part["pid"]):
+            state = f"DOWN (port {part['port']}: {ports.holder(part['port'])})"
         if part.get("restarts"):
             state += f" (restarted {part['restarts']}x)"
         rows.append((name, state, str(part.get("pid") or "-"), part.get("url") or "-"))
@@ -30,13 +33,16 @@ def print_status(stack: Stack) -> int:
     if not info:
         print(f"no stack in {stack.dir} (run: make up)")
         return 1
-    print(f"stack: {info['state']}   dir: {info['dir']}")
-    print(f"gateway: {info['gateway_url']}   admin token: {info['admin_token_file']}")
     rows = component_rows(stack)
+    down = [r[0] for r in rows if not r[1].startswith("up")]
+    state = info["state"]
+    if state == "ready" and down:  # never "ready" with a component down
+        state = f"DEGRADED (down: {', '.join(down)})"
+    print(f"stack: {state}   dir: {info['dir']}")
+    print(f"gateway: {info['gateway_url']}   admin token: {info['admin_token_file']}")
     width = max(len(r[0]) for r in rows) if rows else 10
-    for name, state, pid, url in rows:
-        print(f"  {name:<{width}}  {state:<10} pid {pid:<8} {url}")
-    down = [r for r in rows if not r[1].startswith("up")]
+    for name, row_state, pid, url in rows:
+        print(f"  {name:<{width}}  {row_state:<10} pid {pid:<8} {url}")
     return 1 if down or info["state"] != "ready" else 0
 
 

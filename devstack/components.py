@@ -15,6 +15,7 @@ from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
 from devstack.process import ManagedProcess, pid_alive
+from devstack.watchdog import watchdog_env
 
 
 class AppProcess(ManagedProcess):
@@ -135,11 +136,7 @@ def build(config: StackConfig) -> list[ManagedProcess]:
             logs / "drive-emulator.log", env, f"http://127.0.0.1:{config.drive}/_emulator/health",
             config.drive))
     for name in config.function_names():
-        port = config.function_port(name)
-        parts.append(AppProcess(
-            name, [py, "-m", "fileserver.runtime.serve", f"functions/{name}", "--port", str(port)],
-            logs / f"{name}.log", {**env, "FUNCTION_NAME": name},
-            f"http://127.0.0.1:{port}/_/health", port))
+        parts.append(function_process(config, name, env, logs))
     gateway_url = env["GATEWAY_URL"]
     parts.append(AppProcess(
         "gateway", [py, "-m", "devstack.gateway", "--port", str(config.gateway), "--functions",
@@ -158,6 +155,30 @@ def build(config: StackConfig) -> list[ManagedProcess]:
     if config.prometheus_enabled and shutil.which("prometheus"):
         parts.append(PrometheusServer(config, scrape_targets(config), logs / "prometheus.log"))
     return parts
+
+
+def function_process(config: StackConfig, name: str, env: dict[str, str],
+                     logs: Path) -> AppProcess:
+    """A function's process: the runtime itself, or the real of-watchdog in front of it
+    (``config.watchdog``), started with its image's environment (devstack.watchdog)."""
+    port = config.function_port(name)
+    health = f"http://127.0.0.1:{port}/healthz"  # through the watchdog: the function answers
+    if not config.behind_watchdog(name):
+        return AppProcess(
+            name, [sys.executable, "-m", "fileserver.runtime.serve", f"functions/{name}",
+                   "--port", str(port)], logs / f"{name}.log", {**env, "FUNCTION_NAME": name},
+            health, port)
+    if len([n for n in config.function_names() if config.behind_watchdog(n)]) > 1:
+        raise ValueError("of-watchdog 0.11.6 binds its metrics to :8081 whatever it is told: "
+                         "set STACK_WATCHDOG_FUNCTIONS to one function")
+    lock_dir = config.dir / "watchdog" / name
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    (upstream, _), (metrics, _) = config.watchdog_ports(name)
+    wd_env = watchdog_env(name, REPO_ROOT / "functions" / name, port, upstream, metrics,
+                          lock_dir)
+    # The stack's own addresses and secrets folder win over stack.yml's faasd ones.
+    return AppProcess(name, [str(config.watchdog)], logs / f"{name}.log", {**wd_env, **env},
+                      health, port)
 
 
 def scrape_targets(config: StackConfig) -> dict[str, tuple[str, list[dict]]]:

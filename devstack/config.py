@@ -14,6 +14,8 @@ from pathlib import Path
 from devstack.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+WATCHDOG_UPSTREAM_OFFSET = 32
+WATCHDOG_METRICS_PORT = 8081  # of-watchdog 0.11.6: fixed, no setting moves it
 PORT_FIELDS = ("gateway", "postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
                "functions_base", "replicator_metrics", "drive_usercontent")
 
@@ -42,6 +44,11 @@ class StackConfig:
     owner_pid: int | None = None
     # Ports were picked by free(): on a port clash, up() may pick again.
     auto_ports: bool = False
+    # The real of-watchdog binary (STACK_WATCHDOG): run watchdog_functions behind it, as
+    # their image does (devstack.watchdog). of-watchdog 0.11.6 binds its metrics to :8081
+    # whatever it is told, so one watchdog per machine: one function at a time.
+    watchdog: str | None = None
+    watchdog_functions: list[str] = field(default_factory=lambda: ["upload-file"])
 
     @classmethod
     def from_env(cls, directory: Path | None = None) -> StackConfig:
@@ -52,6 +59,9 @@ class StackConfig:
             if raw:
                 setattr(config, name, int(raw))
         config.mongo_url = os.environ.get("MONGO_URL") or None
+        config.watchdog = os.environ.get("STACK_WATCHDOG") or None
+        if os.environ.get("STACK_WATCHDOG_FUNCTIONS"):
+            config.watchdog_functions = os.environ["STACK_WATCHDOG_FUNCTIONS"].split(",")
         config.queue_max_retries = int(os.environ.get("QUEUE_MAX_RETRIES", "0"))
         config.queue_max_inflight = int(os.environ.get("QUEUE_MAX_INFLIGHT", "1"))
         return config
@@ -67,8 +77,9 @@ class StackConfig:
     def pick_free_ports(self) -> None:
         for name in PORT_FIELDS:
             setattr(self, name, free_port())
-        # Functions take consecutive ports from functions_base: pick a quiet range.
-        self.functions_base = _free_range(24)
+        # Functions take consecutive ports from functions_base (and, behind a watchdog, their
+        # upstream WATCHDOG_UPSTREAM_OFFSET above): pick a quiet range.
+        self.functions_base = _free_range(2 * WATCHDOG_UPSTREAM_OFFSET)
 
     @property
     def config_path(self) -> Path:
@@ -98,6 +109,16 @@ class StackConfig:
 
     def function_port(self, name: str) -> int:
         return self.functions_base + self.function_names().index(name)
+
+    def behind_watchdog(self, name: str) -> bool:
+        return bool(self.watchdog) and name in self.watchdog_functions
+
+    def watchdog_ports(self, name: str) -> list[tuple[int, str]]:
+        """The other ports a function behind the watchdog uses: its upstream, and 8081."""
+        if not self.behind_watchdog(name):
+            return []
+        return [(self.function_port(name) + WATCHDOG_UPSTREAM_OFFSET, "behind the watchdog"),
+                (WATCHDOG_METRICS_PORT, "watchdog metrics")]
 
 
 def _free_range(count: int) -> int:

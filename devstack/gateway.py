@@ -31,6 +31,7 @@ from nats.js.api import StreamConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from devstack.natsbridge import NatsBridge
+from fileserver.runtime.server import serve
 
 log = logging.getLogger("devstack.gateway")
 OPENAPI_DOCUMENT = Path(__file__).resolve().parent.parent / "openapi" / "fileserver.yaml"
@@ -103,7 +104,8 @@ def _request_headers(environ: dict) -> dict[str, str]:
 class BodyReader:
     """``wsgi.input`` as a file of known length, streamed upstream with Content-Length.
 
-    Waitress has spooled big bodies to a temp file, so reading in blocks keeps memory flat.
+    The gateway's server (``fileserver.runtime.server``) reads it from the client's socket as
+    the upstream takes it: nothing is spooled, memory stays flat.
     """
 
     def __init__(self, stream: Any, length: int) -> None:
@@ -139,7 +141,10 @@ def _forwarded(headers: dict[str, str], environ: dict) -> dict[str, str]:
     return headers
 
 
-def _body(environ: dict) -> BodyReader | bytes:
+def _body(environ: dict) -> BodyReader | Iterator[bytes] | bytes:
+    """The request body to relay: of known length, or re-chunked as it came (chunked)."""
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        return iter(lambda: environ["wsgi.input"].read(CHUNK), b"")
     length = int(environ.get("CONTENT_LENGTH") or 0)
     return BodyReader(environ["wsgi.input"], length) if length else b""
 
@@ -184,27 +189,41 @@ class UpstreamPool:
         self._connections()[netloc] = conn
 
 
-def _send(pool: UpstreamPool, method: str, url: str, body: BodyReader | bytes,
+def _send(pool: UpstreamPool, method: str, url: str, body: BodyReader | Iterator[bytes] | bytes,
           headers: dict[str, str]) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
     """Send the request on a pooled connection; retry once on a fresh one if a reused
-    connection turns out closed before any of the body was consumed."""
+    connection turns out closed before any of the body was consumed. An upstream that
+    answers before taking the whole body (401, 413) and closes is relayed as it answered."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     if isinstance(body, BodyReader):
         headers["Content-Length"] = str(body.length)
+    chunked = not isinstance(body, BodyReader | bytes)
     while True:
         conn, reused = pool.take(parts.netloc)
         try:
-            conn.request(method, target, body=body or None, headers=headers)
+            try:
+                conn.request(method, target, body=body or None, headers=headers,
+                             encode_chunked=chunked)
+            except (BrokenPipeError, ConnectionResetError):
+                if not _body_started(body):
+                    raise
+                return conn, conn.getresponse()  # it answered early, then closed
             return conn, conn.getresponse()
         except (http.client.RemoteDisconnected, ConnectionError) as exc:
             conn.close()
-            untouched = not isinstance(body, BodyReader) or body.remaining == body.length
-            if not (reused and untouched):
+            if not (reused and not _body_started(body)):
                 raise OSError(f"upstream closed the connection: {exc}") from exc
         except BaseException:
             conn.close()
             raise
+
+
+def _body_started(body: BodyReader | Iterator[bytes] | bytes) -> bool:
+    """Whether some of a streamed body was already sent (so it cannot be sent again)."""
+    if isinstance(body, BodyReader):
+        return body.remaining != body.length
+    return not isinstance(body, bytes)
 
 
 class Gateway:
@@ -267,7 +286,7 @@ class Gateway:
             log.warning("function %s unreachable: %s", name, exc)
             INVOCATIONS.labels(name, "502").inc()
             return _error(start_response, "502 Bad Gateway", f"function {name!r} unreachable")
-        # http.client undoes only the chunk framing (waitress re-frames what has no
+        # http.client undoes only the chunk framing (our server re-frames what has no
         # Content-Length); the body is relayed undecoded, so Content-Length holds.
         out = [(k, v) for k, v in resp.getheaders()
                if k.lower() not in HOP_BY_HOP or k.lower() == "content-length"]
@@ -325,21 +344,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--functions", type=Path, required=True)
     parser.add_argument("--nats-url", default=None)
-    parser.add_argument("--threads", type=int, default=32)
     args = parser.parse_args(argv)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
     bridge = None
     if args.nats_url:
         bridge = NatsBridge(args.nats_url)
         bridge.ensure_stream(async_stream_config())
-    from waitress import serve
-
-    serve(Gateway(FunctionRegistry(args.functions), bridge), host=args.host, port=args.port,
-          threads=args.threads, channel_timeout=3600, max_request_body_size=1 << 40,
-          ident=None, connection_limit=1000,
-          # Pass a client's own X-Forwarded-For through, as the OpenFaaS gateway does
-          # (waitress 3 would drop it): the functions decide whom to trust.
-          clear_untrusted_proxy_headers=False)
+    # A client's own X-Forwarded-For passes through (the server keeps every header), as the
+    # OpenFaaS gateway does: the functions decide whom to trust.
+    serve(Gateway(FunctionRegistry(args.functions), bridge), args.host, args.port, grace=30.0)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from devstack import components, ports
 from devstack.config import REPO_ROOT, StackConfig
 from devstack.process import StartError, log_tail, pid_alive, stop_pid, wait_until
 
@@ -67,6 +68,7 @@ class Stack:
             return self.info()
         for attempt in range(3):
             try:
+                self.check_ports()
                 return self._launch(timeout)
             except StartError as exc:
                 clash = "address already in use" in str(exc).lower()
@@ -74,6 +76,18 @@ class Stack:
                     raise
                 self.config.pick_free_ports()  # another process took a port: pick again
         raise AssertionError("unreachable")
+
+    def check_ports(self) -> None:
+        """Before anything starts: every port the stack will use is free (or PortInUse
+        naming the port, its holder and the setting that moves it)."""
+        names = [part.name for part in components.build(self.config)]
+        try:
+            ports.check_free(self.config, names)
+        except ports.PortInUse:
+            if not self.config.auto_ports:
+                raise
+            self.config.pick_free_ports()
+            ports.check_free(self.config, names)
 
     def _launch(self, timeout: float) -> dict[str, Any]:
         self.config.save()

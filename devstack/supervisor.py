@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from devstack import components
+from devstack import components, ports
 from devstack.components import AppProcess
 from devstack.config import StackConfig
 from devstack.process import ManagedProcess, StartError, log_tail, pid_alive, wait_until
@@ -56,8 +56,15 @@ class Supervisor:
         self._wait(part)
 
     def _wait(self, part: ManagedProcess) -> None:
+        port = getattr(part, "port", None)
+
         def failure() -> str | None:
-            return "the stack is stopping" if self.stopping.is_set() else part.failure()
+            if self.stopping.is_set():
+                return "the stack is stopping"
+            if port and part.pid and ports.listeners(port) and not ports.owned_by(port, part.pid):
+                return (f"port {port} is answered by {ports.holder(port)}, not by the "
+                        f"{part.name} process the stack started (pid {part.pid})")
+            return part.failure()
 
         try:
             wait_until(part.ready, 120 if part.name == "postgres" else 60, failure)

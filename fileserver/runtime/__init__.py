@@ -4,8 +4,8 @@ The same code path runs locally (``python -m fileserver.runtime.serve functions/
 inside the OpenFaaS image (of-watchdog ``mode=http`` in front of the same WSGI server).
 """
 
-from fileserver.runtime.app import function_app
+from fileserver.runtime.app import function_app, function_name
 from fileserver.runtime.auth import require_admin
 from fileserver.runtime.requests import json_body, paging, query_str
 
-__all__ = ["function_app", "require_admin", "json_body", "paging", "query_str"]
+__all__ = ["function_app", "function_name", "require_admin", "json_body", "paging", "query_str"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 
@@ -15,8 +16,18 @@ from fileserver.runtime import metrics
 
 log = logging.getLogger("fileserver.runtime")
 
-HEALTH_PATH = "/_/health"
+HEALTH_PATH = "/healthz"
 METRICS_PATH = "/_/metrics"
+
+
+def function_name(handler_file: str) -> str:
+    """The name a handler's function goes by: ``FUNCTION_NAME`` if set, else the handler's
+    folder (``functions/NAME/handler.py``, ``faas-cli new NAME``); inside the image, where the
+    folder is ``function``, that is the hostname (faasd names a function's container after it)."""
+    if os.environ.get("FUNCTION_NAME"):
+        return os.environ["FUNCTION_NAME"]
+    folder = os.path.basename(os.path.dirname(os.path.abspath(handler_file)))
+    return folder if folder != "function" else (os.uname().nodename or "function")
 
 
 def function_app(name: str) -> Flask:

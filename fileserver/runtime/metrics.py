@@ -18,6 +18,11 @@ IN_FLIGHT = Gauge(
     "fileserver_http_requests_in_flight", "Requests being handled now", ["function"],
 )
 
+REQUEST_BODY_BYTES = Counter(
+    "fileserver_http_request_body_bytes", "Request body bytes read from the socket "
+    "(fileserver.runtime.server: every request of this process, refused ones too)",
+)
+
 
 def registry() -> CollectorRegistry:
     return REGISTRY

@@ -6,9 +6,12 @@ Keep it thin: parse the request, call one service method, return JSON. Errors ra
 
 from flask import jsonify
 
-from fileserver.runtime import function_app, query_str
+from fileserver.runtime import function_app, function_name, query_str
 
-app = function_app("hello")
+# `faas-cli new NAME` puts this file in NAME/: the function is named NAME (its health answer,
+# metrics and logs say so). In the image the folder is "function": set FUNCTION_NAME in
+# stack.yml, or write the name here.
+app = function_app(function_name(__file__))
 
 
 @app.get("/")

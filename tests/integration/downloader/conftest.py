@@ -130,7 +130,7 @@ def start_function(tmp_path: Path) -> Iterator[Callable[..., str]]:
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         procs.append(proc)
         url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: requests.get(f"{url}/_/health", timeout=1).ok, 30,
+        wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30,
                    lambda: f"{name} exited" if proc.poll() is not None else None)
         return url
 

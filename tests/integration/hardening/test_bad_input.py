@@ -202,7 +202,7 @@ def small_uploader(api: Api, tmp_path_factory: pytest.TempPathFactory):
     process = AppProcess("upload-file-small", [
         sys.executable, "-m", "fileserver.runtime.serve", str(REPO_ROOT / "functions/upload-file"),
         "--port", str(port)], tmp_path_factory.mktemp("small") / "upload.log", env,
-        f"http://127.0.0.1:{port}/_/health", port)
+        f"http://127.0.0.1:{port}/healthz", port)
     process.start()
     yield f"http://127.0.0.1:{port}"
     process.stop()

@@ -222,8 +222,8 @@ def dispatch(method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any
     if not match:
         raise ApiError(404, "no such route")
     name, rest = match.group(1), match.group(2) or "/"
-    if rest == "/_/health":
-        return 200, {"status": "ok"}
+    if rest == "/healthz":  # the runtime's health route names the function
+        return 200, {"status": "ok", "function": name}
     if rest == "/_/metrics":
         return 200, "fileserver_requests_total 1\n"
     body = json.loads(raw) if raw and is_json else {}
@@ -244,7 +244,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.path.startswith("/function/download/") and "/_/" not in self.path:
+        runtime = "/_/" in self.path or self.path.startswith("/function/download/healthz")
+        if self.path.startswith("/function/download/") and not runtime:
             return self._redirect()
         try:
             with LOCK:

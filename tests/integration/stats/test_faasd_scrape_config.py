@@ -22,8 +22,8 @@ from tests.integration.stats.conftest import prometheus_process
 ROOT = Path(__file__).resolve().parents[3]
 ADDITIONS = ROOT / "deploy" / "prometheus" / "faasd-additions.yml"
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "fileserver.json"
-FUNCTIONS = {"upload-file", "files", "drive-accounts", "get-url", "downloader-sync",
-             "stats-ingest", "file-stats", "account-stats", "stats-summary", "stats-compute"}
+# Every function stack.yml deploys (a new one, e.g. download, must get a scrape target too).
+FUNCTIONS = set(yaml.safe_load((ROOT / "stack.yml").read_text())["functions"])
 
 
 class FaasdHosts(BaseHTTPRequestHandler):

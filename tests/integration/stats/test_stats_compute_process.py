@@ -86,7 +86,7 @@ def stats_compute(gateway: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(f"{url}/_/health", timeout=1).ok, 30,
+        wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30,
                    lambda: log.read_text() if proc.poll() is not None else None)
         yield url
     finally:

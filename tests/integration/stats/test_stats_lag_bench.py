@@ -136,7 +136,7 @@ def mini_stack(tmp_path: Path) -> Iterator[str]:
                                 start_new_session=True)
     mini.stats_compute_url = f"http://127.0.0.1:{port}/"
     try:
-        wait_until(lambda: requests.get(f"{mini.stats_compute_url}_/health", timeout=1).ok, 30)
+        wait_until(lambda: requests.get(f"{mini.stats_compute_url}healthz", timeout=1).ok, 30)
         relay = threading.Thread(target=mini.relay, daemon=True)
         relay.start()
         yield gateway

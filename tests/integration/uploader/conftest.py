@@ -50,7 +50,7 @@ def start_function(name: str, env: dict[str, str], log: Path) -> tuple[int, str]
              "--port", str(port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: requests.get(url + "/_/health", timeout=1).ok, timeout=30,
+        wait_until(lambda: requests.get(url + "/healthz", timeout=1).ok, timeout=30,
                    failure=lambda: f"{name} exited:\n{log_tail(log)}"
                    if proc.poll() is not None else None)
     except Exception:

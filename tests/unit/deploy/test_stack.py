@@ -28,6 +28,7 @@ LOCAL_ONLY = {
     "DRIVE_USERCONTENT_ROOT": "emulator large-file links; unset means drive.usercontent.google.com",
     "PORT": "passed as --port by the template's fprocess",
     "FUNCTION_HOST": "passed as --host by the template's fprocess",
+    "FUNCTION_NAME": "only for handlers that call function_name(); the project's name themselves",
 }
 # url_setting(ENV, secret): production gives the secret (a URL with a password) instead.
 FROM_SECRET = {"MONGO_URL": "mongo-url", "POSTGRES_URL": "postgres-url"}

@@ -14,6 +14,7 @@ import requests
 import yaml
 
 from devstack.process import free_port, stop_pid, wait_until
+from devstack.watchdog import dockerfile_env as watchdog_env_of
 from tests.unit.deploy.artefacts import (
     REPO_ROOT,
     TEMPLATE,
@@ -28,12 +29,7 @@ DOCKERFILE = (TEMPLATE / "Dockerfile").read_text()
 
 
 def dockerfile_env() -> dict[str, str]:
-    """``ENV a="x" \\ b="y"`` instructions as a dict."""
-    joined = DOCKERFILE.replace("\\\n", " ")
-    env: dict[str, str] = {}
-    for line in re.findall(r"^ENV (.+)$", joined, flags=re.MULTILINE):
-        env.update(re.findall(r'(\w+)="?([^"\s]*(?:\s[^"=\s]+)*)"?(?:\s|$)', line))
-    return env
+    return watchdog_env_of(DOCKERFILE)
 
 
 def fprocess() -> str:
@@ -96,7 +92,7 @@ def test_fprocess_serves_a_function_from_the_build_layout():
         process = subprocess.Popen(command, cwd=function_dir, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         try:
-            url = f"http://127.0.0.1:{port}/_/health"
+            url = f"http://127.0.0.1:{port}/healthz"
             wait_until(lambda: requests.get(url, timeout=1).ok, timeout=20)
             assert requests.get(url, timeout=2).json()["function"] == "stats-compute"
             metrics = requests.get(f"http://127.0.0.1:{port}/_/metrics", timeout=2)
@@ -156,11 +152,27 @@ def test_every_function_starts_well_inside_its_memory_limit():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_new_function_skeleton_serves_on_the_runtime():
-    """`faas-cli new --lang fileserver-python` starts from template/.../function/."""
+def test_new_function_skeleton_serves_on_the_runtime_under_its_own_name(tmp_path, monkeypatch):
+    """`faas-cli new NAME --lang fileserver-python` copies template/.../function/ to NAME/."""
     from fileserver.runtime.serve import load_handler_app
 
-    client = load_handler_app(TEMPLATE / "function").test_client()
+    monkeypatch.delenv("FUNCTION_NAME", raising=False)
+    shutil.copytree(TEMPLATE / "function", tmp_path / "thumbnails")
+    client = load_handler_app(tmp_path / "thumbnails").test_client()
     assert client.get("/?name=faasd").get_json() == {"message": "hello faasd"}
+    assert client.get("/healthz").get_json() == {"status": "ok", "function": "thumbnails"}
     bad = client.get("/?name=%01")
     assert bad.status_code == 400 and "error" in bad.get_json()
+    monkeypatch.setenv("FUNCTION_NAME", "thumbs")  # in the image the folder is "function"
+    client = load_handler_app(TEMPLATE / "function").test_client()
+    assert client.get("/healthz").get_json()["function"] == "thumbs"
+
+
+def test_template_takes_the_official_build_arguments_and_options():
+    """ADDITIONAL_PACKAGE / build_options as in openfaas/python-flask-template's Debian one."""
+    assert re.search(r"^ARG ADDITIONAL_PACKAGE", DOCKERFILE, flags=re.MULTILINE)
+    assert "apt-get install -qy --no-install-recommends ${ADDITIONAL_PACKAGE}" in DOCKERFILE
+    options = yaml.safe_load((TEMPLATE / "template.yml").read_text())["build_options"]
+    assert all(option["name"] and option["packages"] for option in options)
+    env = dockerfile_env()
+    assert env["ready_path"] == "/healthz"  # the watchdog answers /_/health itself

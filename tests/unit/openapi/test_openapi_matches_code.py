@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[3]
 DOCUMENT = ROOT / "openapi" / "fileserver.yaml"
 # echo is the platform's test function and the benchmarks' baseline, not part of the API.
 NOT_DOCUMENTED = {"echo"}
-RUNTIME_ROUTES = ("/_/health", "/_/metrics")
+RUNTIME_ROUTES = ("/healthz", "/_/metrics")
 METHODS = {"get", "put", "post", "patch", "delete"}
 INTERNAL = {"downloader-sync", "stats-ingest", "stats-compute"}
 
