@@ -15,6 +15,7 @@ from fileserver.downloader.repository import OutboxRepository, RegistryRepositor
 from fileserver.downloader.service import DownloadService
 from fileserver.downloader.stats_repository import StatsRepository
 from fileserver.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from tests.integration.downloader.stats_payload import body
 
 NOW = datetime(2026, 11, 25, 23, 0, 0, tzinfo=UTC)
 
@@ -124,8 +125,8 @@ def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
     assert relay.drain() == 0  # nothing due yet
     # Stats lost the batch (faasd's queue-worker does not retry): it is sent again later.
     assert OutboxRelay(db, async_gateway.url, resend_after=0).drain() == 5
-    events = [{**e, "day": e["at"][:10]} for e in batch["body"]["events"][:3]]
-    ReportService(StatsRepository(db), clock=lambda: NOW).ingest({"events": events})
+    ReportService(StatsRepository(db), clock=lambda: NOW).ingest(
+        body(batch["body"]["events"][:3]))
     relay.drain()
     assert outbox.pending() == 2  # the three ingested events are purged
 
@@ -152,8 +153,9 @@ def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -
 
 
 def ingest_body(events: list[tuple[str, str, str, int, str]], computed_at: str) -> dict:
-    return {"events": [{"event_id": e, "file_id": f, "account_id": a, "bytes": b, "day": d,
-                        "at": f"{d}T10:00:00Z"} for e, f, a, b, d in events],
+    """What stats-compute sends for these events (increments), with a summary."""
+    return {**body([{"event_id": e, "file_id": f, "account_id": a, "bytes": b,
+                     "at": f"{d}T10:00:00Z"} for e, f, a, b, d in events]),
             "summary": {"computed_at": computed_at, "spread": 1.0}}
 
 
@@ -161,11 +163,12 @@ def test_ingest_is_idempotent_and_reports_read_the_rows(db: Database) -> None:
     seed(db, 2, {"f1": 10, "f2": 20})
     reports = ReportService(StatsRepository(db), clock=lambda: NOW)
     today, yesterday = NOW.date().isoformat(), "2026-11-24"
-    body = ingest_body([("e1", "f1", "acc0", 10, today), ("e2", "f2", "acc1", 20, today),
-                        ("e3", "f2", "acc0", 20, yesterday), ("e1", "f1", "acc0", 10, today)],
-                       "2026-11-25T23:00:00Z")
-    assert reports.ingest(body) == {"applied": 3, "duplicates": 1, "expired": 0}
-    assert reports.ingest(body) == {"applied": 0, "duplicates": 4, "expired": 0}
+    payload = ingest_body([("e1", "f1", "acc0", 10, today), ("e2", "f2", "acc1", 20, today),
+                           ("e3", "f2", "acc0", 20, yesterday), ("e1", "f1", "acc0", 10, today)],
+                          "2026-11-25T23:00:00Z")
+    assert reports.ingest(payload) == {"applied": 3, "duplicates": 0, "expired": 0}
+    assert reports.ingest(payload) == {"applied": 0, "duplicates": 3, "expired": 0, "refused": {
+        "duplicates": ["e1", "e2", "e3"], "expired": []}}  # refused whole, nothing added
     f2 = reports.file_one("f2")
     assert (f2["downloads"], f2["bytes_today"], f2["bytes_total"]) == (2, 20, 40)
     acc0 = reports.account_one("acc0")
@@ -177,16 +180,16 @@ def test_ingest_is_idempotent_and_reports_read_the_rows(db: Database) -> None:
     with pytest.raises(BadRequest):
         reports.file_list(10, 0, "size; DROP TABLE files", None)
     assert reports.summary()["spread"] == 1.0
-    reports.ingest({"events": [], "summary": {"computed_at": "2026-11-25T22:00:00Z", "spread": 9}})
+    reports.ingest({"summary": {"computed_at": "2026-11-25T22:00:00Z", "spread": 9}})
     assert reports.summary()["spread"] == 1.0  # an older summary never replaces a newer one
 
 
 def test_ingest_accepts_events_of_deleted_files_and_rejects_bad_input(db: Database) -> None:
     reports = ReportService(StatsRepository(db), clock=lambda: NOW)
-    body = ingest_body([("e9", "gone", "gone-acc", 5, "2026-11-25")], "2026-11-25T23:00:00Z")
-    assert reports.ingest(body)["applied"] == 1
-    for bad in ({"events": "x"}, {"events": [{"event_id": "e1"}]},
-                {"events": [], "summary": {"computed_at": "yesterday"}}):
+    payload = ingest_body([("e9", "gone", "gone-acc", 5, "2026-11-25")], "2026-11-25T23:00:00Z")
+    assert reports.ingest(payload)["applied"] == 1
+    for bad in ({"increments": "x"}, {"increments": {"files": [{"file_id": "e1"}]}},
+                {"summary": {"computed_at": "yesterday"}}):
         with pytest.raises(BadRequest):
             reports.ingest(bad)
 
