@@ -10,9 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import records
-
-from fileserver.downloader.db import Database, Prepared, rows
+from fileserver.downloader.db import Database, Prepared
 
 _NEWER = "{t}.version < EXCLUDED.version"
 _DELETE_WINS = ("({t}.version < EXCLUDED.version "
@@ -140,24 +138,43 @@ class UsageRepository:
         return {row["account_id"]: int(row["bytes_today"]) for row in found}
 
 
+CLAIM_SQL = """
+UPDATE outbox o SET claimed_at = now()
+  FROM (SELECT id FROM outbox
+         WHERE (sent_at IS NULL OR sent_at < now() - make_interval(secs => :resend))
+           AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => :lease))
+         ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED) due
+ WHERE o.id = due.id
+RETURNING o.id, o.event
+"""
+
+
 class OutboxRepository:
     """Download events not yet confirmed by stats-ingest (their id in ``stats_events``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @staticmethod
-    def claim(conn: records.Connection, batch: int, resend_after: float) -> list[dict[str, Any]]:
-        """Lock up to ``batch`` rows never sent, or sent ``resend_after`` s ago and still not
-        ingested; relays in other processes skip locked rows."""
-        return rows(conn, "SELECT id, event FROM outbox WHERE sent_at IS NULL "
-                    "OR sent_at < now() - make_interval(secs => :resend) "
-                    "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", n=batch, resend=resend_after)
+    def claim(self, batch: int, resend_after: float, lease: float) -> list[dict[str, Any]]:
+        """Claim up to ``batch`` rows, oldest first, for ``lease`` seconds; answer them.
 
-    @staticmethod
-    def mark_sent(conn: records.Connection, ids: list[int]) -> None:
-        conn.query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 "
-                   "WHERE id = ANY(:ids)", ids=ids)
+        Due: never sent, or sent ``resend_after`` s ago and still not ingested; and not
+        claimed by a relay whose lease is still running. One autocommit statement: the row
+        locks (SKIP LOCKED, so concurrent claims take disjoint rows) last only for it, never
+        for the POST that follows.
+        """
+        found = self.db.run(CLAIM_SQL, n=batch, resend=resend_after, lease=lease)
+        return sorted(found, key=lambda row: row["id"])
+
+    def mark_sent(self, ids: list[int]) -> None:
+        """The gateway accepted these rows: sent now, lease over."""
+        self.db.run("UPDATE outbox SET sent_at = now(), attempts = attempts + 1, "
+                    "claimed_at = NULL WHERE id = ANY(:ids) RETURNING id", ids=ids)
+
+    def release(self, ids: list[int]) -> None:
+        """The POST failed: end the lease so the next pass may claim these rows again."""
+        self.db.run("UPDATE outbox SET claimed_at = NULL WHERE id = ANY(:ids) RETURNING id",
+                    ids=ids)
 
     def purge_ingested(self) -> int:
         """Delete the rows whose event stats-ingest has recorded; return how many."""

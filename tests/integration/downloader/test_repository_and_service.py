@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from devstack.process import free_port
 from fileserver.downloader.db import Database, migrate, migration_files
 from fileserver.downloader.outbox import OutboxRelay
 from fileserver.downloader.reports import ReportService
@@ -129,6 +131,66 @@ def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
         body(batch["body"]["events"][:3]))
     relay.drain()
     assert outbox.pending() == 2  # the three ingested events are purged
+
+
+class ProbingGateway(BaseHTTPRequestHandler):
+    """Answers ``/async-function/stats-compute`` with ``status`` after running ``probe``
+    while the relay's POST is still open."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.probe()  # type: ignore[attr-defined]
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_the_relay_holds_no_row_lock_and_no_transaction_while_it_posts(db: Database) -> None:
+    seed(db, 1, {"f1": 10})
+    service = DownloadService(db, clock=lambda: NOW)
+    for _ in range(3):
+        service.get_url("f1")
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), ProbingGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    seen: list[tuple[int, int, int]] = []
+
+    def probe() -> None:
+        locked = len(db.run("SELECT id FROM outbox FOR UPDATE NOWAIT"))  # raises if locked
+        idle_in_transaction = int(db.run(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'idle in transaction'")[0]["n"])
+        # A second relay meanwhile finds the rows under lease: nothing to send twice.
+        seen.append((locked, idle_in_transaction, OutboxRelay(db, url).send_batch()))
+
+    server.probe, server.status = probe, 503  # type: ignore[attr-defined]
+    try:
+        relay = OutboxRelay(db, url)
+        assert relay.drain() == 0 and relay.refused  # refused: released, not lost
+        assert seen == [(3, 0, 0)]
+        server.status = 202  # type: ignore[attr-defined]
+        assert relay.drain() == 3
+        assert seen[1] == (3, 0, 0)
+        assert OutboxRepository(db).unsent() == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_claim_whose_relay_died_is_taken_again_after_its_lease(db: Database,
+                                                                 async_gateway) -> None:
+    seed(db, 1, {"f1": 10})
+    DownloadService(db, clock=lambda: NOW).get_url("f1")
+    outbox = OutboxRepository(db)
+    assert len(outbox.claim(10, resend_after=300, lease=60)) == 1  # then the relay dies
+    assert OutboxRelay(db, async_gateway.url).drain() == 0  # its lease still runs
+    db.run("UPDATE outbox SET claimed_at = now() - interval '61 seconds' RETURNING id")
+    assert OutboxRelay(db, async_gateway.url).drain() == 1
+    with pytest.raises(ValueError):
+        OutboxRelay(db, async_gateway.url, timeout=30, lease=60)
 
 
 def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -> None:
