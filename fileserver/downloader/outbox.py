@@ -2,18 +2,17 @@
 
 get-url writes each download event into ``outbox`` in the same transaction as the byte
 reservation, so an event exists if and only if its URL was handed out. This relay sends the
-due rows in batches: it claims a batch with a lease (one short statement sets
-``claimed_at``; no transaction or row lock is held while it talks to the network), posts it,
-then marks the rows sent after the gateway accepted them (2xx, normally 202), or releases
-them if the gateway refused or was down (they are retried with backoff). Relays in several
-processes claim disjoint rows (``FOR UPDATE SKIP LOCKED`` inside the claim statement, and
-rows under a running lease are skipped); a relay that dies mid-POST leaves its rows to be
-claimed again when the lease runs out. A row is deleted only once stats-ingest has recorded
-its ``event_id`` (``stats_events``, same database): a 202 is not proof, since faasd's
-queue-worker never retries a failed stats-compute call. So a row sent ``resend_after``
-seconds ago and still not ingested is sent again. A resend, an expired lease or a crash
-between the 202 and the mark only duplicates events, which Stats drops within a batch and
-stats-ingest refuses by ``event_id``.
+due rows in batches, holding no transaction and no row lock while it talks to the network:
+one short statement claims a batch and marks it sent (``sent_at``), then the batch is
+posted; if the gateway refuses (not 2xx) or is down, a second statement releases the rows
+(``sent_at`` back to NULL) and they are retried with backoff. Relays in several processes
+claim disjoint rows (``FOR UPDATE SKIP LOCKED`` inside the claim statement), and a claimed
+row is not due again for ``resend_after`` seconds, much longer than a POST may last. A row
+is deleted only once stats-ingest has recorded its ``event_id`` (``stats_events``, same
+database): a 202 is not proof, since faasd's queue-worker never retries a failed
+stats-compute call. So a row sent ``resend_after`` seconds ago and still not ingested is
+sent again, and so is a row whose relay died mid-POST. A resend only duplicates events,
+which Stats drops within a batch and stats-ingest refuses by ``event_id``.
 """
 
 from __future__ import annotations
@@ -35,9 +34,9 @@ BATCH = 500  # ~100 KB of JSON: far below the gateway's ~1 MB async payload limi
 class OutboxRelay:
     def __init__(self, db: Database, gateway_url: str, timeout: float = 5.0,
                  idle_seconds: float = 1.0, max_backoff: float = 30.0,
-                 resend_after: float = 300.0, lease: float = 60.0) -> None:
-        if lease <= 2 * timeout:  # a POST (connect + read) must end before its lease does
-            raise ValueError("the lease must be longer than twice the POST timeout")
+                 resend_after: float = 300.0) -> None:
+        if resend_after <= 2 * timeout:  # a POST (connect + read) ends before a resend
+            raise ValueError("resend_after must be longer than twice the POST timeout")
         self.db = db
         self.outbox = OutboxRepository(db)
         self.url = f"{gateway_url.rstrip('/')}/async-function/stats-compute"
@@ -45,7 +44,6 @@ class OutboxRelay:
         self.idle_seconds = idle_seconds
         self.max_backoff = max_backoff
         self.resend_after = resend_after
-        self.lease = lease
         self.session = requests.Session()
         self.wake = threading.Event()
         self.stopping = threading.Event()
@@ -54,16 +52,14 @@ class OutboxRelay:
 
     def send_batch(self) -> int:
         """Relay one batch; return how many events were accepted (0 if none or on failure)."""
-        claimed = self.outbox.claim(BATCH, self.resend_after, self.lease)
+        claimed = self.outbox.claim(BATCH, self.resend_after)
         if not claimed:
             return 0
-        ids = [row["id"] for row in claimed]
         if not self._post([row["event"] for row in claimed]):
             self.refused = True
-            self.outbox.release(ids)
+            self.outbox.release([row["id"] for row in claimed])
             return 0
-        self.outbox.mark_sent(ids)
-        return len(ids)
+        return len(claimed)
 
     def _post(self, events: list[dict]) -> bool:
         """POST one batch to stats-compute; True if the gateway accepted it."""

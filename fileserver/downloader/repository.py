@@ -138,11 +138,12 @@ class UsageRepository:
         return {row["account_id"]: int(row["bytes_today"]) for row in found}
 
 
+# Claiming a row marks it sent (sent_at = now, one more attempt): other relays skip it until
+# ``resend_after`` has passed, far longer than a POST may last.
 CLAIM_SQL = """
-UPDATE outbox o SET claimed_at = now()
+UPDATE outbox o SET sent_at = now(), attempts = o.attempts + 1
   FROM (SELECT id FROM outbox
-         WHERE (sent_at IS NULL OR sent_at < now() - make_interval(secs => :resend))
-           AND (claimed_at IS NULL OR claimed_at < now() - make_interval(secs => :lease))
+         WHERE sent_at IS NULL OR sent_at < now() - make_interval(secs => :resend)
          ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED) due
  WHERE o.id = due.id
 RETURNING o.id, o.event
@@ -155,25 +156,20 @@ class OutboxRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def claim(self, batch: int, resend_after: float, lease: float) -> list[dict[str, Any]]:
-        """Claim up to ``batch`` rows, oldest first, for ``lease`` seconds; answer them.
+    def claim(self, batch: int, resend_after: float) -> list[dict[str, Any]]:
+        """Claim up to ``batch`` due rows, oldest first, marking them sent; answer them.
 
-        Due: never sent, or sent ``resend_after`` s ago and still not ingested; and not
-        claimed by a relay whose lease is still running. One autocommit statement: the row
-        locks (SKIP LOCKED, so concurrent claims take disjoint rows) last only for it, never
-        for the POST that follows.
+        Due: never sent, or sent ``resend_after`` s ago and still not ingested. One
+        autocommit statement: its row locks (SKIP LOCKED, so concurrent claims take disjoint
+        rows) last only for it, never for the POST that follows, and a claimed row is not
+        due again for ``resend_after`` s, so no other relay sends it meanwhile.
         """
-        found = self.db.run(CLAIM_SQL, n=batch, resend=resend_after, lease=lease)
+        found = self.db.run(CLAIM_SQL, n=batch, resend=resend_after)
         return sorted(found, key=lambda row: row["id"])
 
-    def mark_sent(self, ids: list[int]) -> None:
-        """The gateway accepted these rows: sent now, lease over."""
-        self.db.run("UPDATE outbox SET sent_at = now(), attempts = attempts + 1, "
-                    "claimed_at = NULL WHERE id = ANY(:ids) RETURNING id", ids=ids)
-
     def release(self, ids: list[int]) -> None:
-        """The POST failed: end the lease so the next pass may claim these rows again."""
-        self.db.run("UPDATE outbox SET claimed_at = NULL WHERE id = ANY(:ids) RETURNING id",
+        """The POST failed: make these rows due again at once (the next pass retries)."""
+        self.db.run("UPDATE outbox SET sent_at = NULL WHERE id = ANY(:ids) RETURNING id",
                     ids=ids)
 
     def purge_ingested(self) -> int:

@@ -126,7 +126,8 @@ def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
     assert set(batch["body"]["events"][0]) == {"event_id", "file_id", "account_id", "bytes", "at"}
     assert relay.drain() == 0  # nothing due yet
     # Stats lost the batch (faasd's queue-worker does not retry): it is sent again later.
-    assert OutboxRelay(db, async_gateway.url, resend_after=0).drain() == 5
+    db.run("UPDATE outbox SET sent_at = now() - interval '301 seconds' RETURNING id")
+    assert relay.drain() == 5
     ReportService(StatsRepository(db), clock=lambda: NOW).ingest(
         body(batch["body"]["events"][:3]))
     relay.drain()
@@ -163,7 +164,7 @@ def test_the_relay_holds_no_row_lock_and_no_transaction_while_it_posts(db: Datab
         idle_in_transaction = int(db.run(
             "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
             "AND state = 'idle in transaction'")[0]["n"])
-        # A second relay meanwhile finds the rows under lease: nothing to send twice.
+        # A second relay meanwhile finds the rows claimed (marked sent): nothing to send twice.
         seen.append((locked, idle_in_transaction, OutboxRelay(db, url).send_batch()))
 
     server.probe, server.status = probe, 503  # type: ignore[attr-defined]
@@ -180,17 +181,17 @@ def test_the_relay_holds_no_row_lock_and_no_transaction_while_it_posts(db: Datab
         server.server_close()
 
 
-def test_a_claim_whose_relay_died_is_taken_again_after_its_lease(db: Database,
-                                                                 async_gateway) -> None:
+def test_a_claim_whose_relay_died_is_sent_again_after_resend_after(db: Database,
+                                                                   async_gateway) -> None:
     seed(db, 1, {"f1": 10})
     DownloadService(db, clock=lambda: NOW).get_url("f1")
     outbox = OutboxRepository(db)
-    assert len(outbox.claim(10, resend_after=300, lease=60)) == 1  # then the relay dies
-    assert OutboxRelay(db, async_gateway.url).drain() == 0  # its lease still runs
-    db.run("UPDATE outbox SET claimed_at = now() - interval '61 seconds' RETURNING id")
+    assert len(outbox.claim(10, resend_after=300)) == 1  # then the relay dies mid-POST
+    assert OutboxRelay(db, async_gateway.url).drain() == 0  # not due again yet
+    db.run("UPDATE outbox SET sent_at = now() - interval '301 seconds' RETURNING id")
     assert OutboxRelay(db, async_gateway.url).drain() == 1
     with pytest.raises(ValueError):
-        OutboxRelay(db, async_gateway.url, timeout=30, lease=60)
+        OutboxRelay(db, async_gateway.url, timeout=30, resend_after=60)
 
 
 def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -> None:
