@@ -39,6 +39,7 @@ class Figure:
     goal: str = "-"
     meets: Callable[[float], bool] | None = None
     baseline: str | None = None  # pattern of the baseline figure in the same output
+    meets_ratio: Callable[[float], bool] | None = None  # goal on measured / baseline
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,22 @@ BENCHMARKS = [
         Figure("get-url req/s, 16 clients (vs echo)", r"16\s+get-url\s+" + NUMBER,
                ">= 1000, ratio >= 0.5", lambda v: v >= 1000,
                baseline=r"16\s+echo\s+" + NUMBER),
+        Figure("get-url req/s with client limits on, 16 clients (vs off)",
+               r"16\s+limited\s+" + NUMBER, ">= 0.8x limits off",
+               baseline=r"16\s+get-url\s+" + NUMBER, meets_ratio=lambda r: r >= 0.8),
         Figure("get-url p99 ms paced at 500/s", r"paced.*\n\s+get-url\s+\S+\s+\S+\s+" + NUMBER,
                "<= 50 ms", lambda v: v <= 50)]),
+    Benchmark("redirector_throughput", ["--seconds", "3", "--clients", "16", "--rounds", "4"], [
+        Figure("download redirector req/s, 16 clients (vs get-url)",
+               r"16\s+download\s+" + NUMBER, baseline=r"16\s+get-url\s+" + NUMBER),
+        Figure("redirector/get-url ratio, median of 4 rounds", r"throughput ratio: " + NUMBER,
+               ">= 0.9", lambda v: v >= 0.9)]),
+    Benchmark("client_limits_sql", ["--calls", "1000"], [
+        Figure("get-url call in PostgreSQL with limits on, new client (us, vs off)",
+               r"new client\s+" + NUMBER, baseline=r"plain\s+" + NUMBER)]),
+    Benchmark("replica_health_sql", ["--calls", "1000"], [
+        Figure("get-url call in PostgreSQL with replica health, 3 of 10 blocked (us, vs 003)",
+               r"3 of 10 blocked\s+" + NUMBER, baseline=r"\n\s+003\s+" + NUMBER)]),
     Benchmark("replication_throughput", ["--sizes", "1,10", "--accounts", "8"], [
         Figure("replication MB/s, 10 MB x 8 accounts (vs plain upload)",
                r"\n\s+10\s+\S+\s+\S+\s+\S+\s+" + NUMBER,
@@ -106,6 +121,8 @@ def row(figure: Figure, output: str) -> list[str]:
     verdict = "-"
     if figure.meets is not None and measured is not None:
         verdict = "met" if figure.meets(measured) else "NOT met"
+    if figure.meets_ratio is not None and measured is not None and base:
+        verdict = "met" if figure.meets_ratio(measured / base) else "NOT met"
     shown = "?" if measured is None else f"{measured:,.2f}".rstrip("0").rstrip(".")
     return [figure.name, figure.goal, shown, ratio, verdict]
 
@@ -130,7 +147,8 @@ def seeded_stack(base: Path):
     env, admin = stack.env, {"Authorization": f"Bearer {stack.admin_token}"}
     gateway = stack.gateway_url
     key = requests.post(f"{env['DRIVE_API_ROOT'].rstrip('/')}/_emulator/accounts",
-                        json={"email": "bench@bench.iam.gserviceaccount.com"}, timeout=30)
+                        json={"email": "bench@bench.iam.gserviceaccount.com", "legacy": True},
+                        timeout=30)
     requests.post(f"{gateway}/function/drive-accounts/", headers=admin, timeout=30,
                   json={"name": "bench", "key": key.json()}).raise_for_status()
     upload = requests.post(f"{gateway}/function/upload-file/", headers=admin, timeout=60,

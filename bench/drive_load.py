@@ -29,11 +29,11 @@ MIB = 1024 * 1024
 
 def seed(emulator: DriveEmulator, workers: int) -> tuple[str, list[dict], str]:
     """One shared, public 1 MiB file and one key per worker."""
-    owner = DriveClient(emulator.create_account(), emulator.url)
+    owner = DriveClient(emulator.create_account(legacy=True), emulator.url)
     data = os.urandom(MIB)
     source = owner.upload(io.BytesIO(data), len(data), "load.bin", "application/octet-stream", {})
     owner.share_public(source.id)
-    keys = [emulator.create_account() for _ in range(workers)]
+    keys = [emulator.create_account(legacy=True) for _ in range(workers)]
     for key in keys:
         owner.share_with(source.id, key["client_email"])
     return source.id, keys, owner.download_url(source.id)

@@ -75,7 +75,7 @@ def run(size_mib: int, work: Path) -> None:
     emulator = DriveEmulator(work / "data", free_port(), work / "emulator.log")
     emulator.start(timeout=30)
     try:
-        client = DriveClient(emulator.create_account(), emulator.url)
+        client = DriveClient(emulator.create_account(legacy=True), emulator.url)
         baseline = psutil.Process(emulator.pid).memory_info().rss
         with PeakRss(emulator.pid) as up, open(source, "rb") as stream:
             started = time.monotonic()
@@ -85,7 +85,7 @@ def run(size_mib: int, work: Path) -> None:
         client.share_public(uploaded.id)
         with PeakRss(emulator.pid) as down:
             started = time.monotonic()
-            downloaded = download_md5(client.download_url(uploaded.id))
+            downloaded = download_md5(client.download_url(uploaded.id, size_mib * MIB))
             down_seconds = time.monotonic() - started
         report(size_mib, baseline, up.peak, down.peak, up_seconds, down_seconds,
                uploaded.md5 == md5 == downloaded)

@@ -1,15 +1,23 @@
-"""get-url throughput and latency, next to a trivial function's (echo) on the same path.
+"""get-url throughput and latency, next to a trivial function's (echo) on the same path, and
+next to get-url with the per-client limits on.
 
     python -m bench.get_url_throughput [--seconds 10] [--clients 16 64] [--rate 500] [--direct]
 
-Starts its own PostgreSQL, NATS, the get-url and echo function processes
-and the local gateway, all on free ports in a temporary directory, seeds 10 accounts and 50
-files (1 KB..20 MB, replicated everywhere, limits far away) and then, per concurrency level,
-hits ``/function/get-url?id=...`` and ``/function/echo`` for ``--seconds`` each from worker
-processes (keep-alive connections, one per client). ``--direct`` skips the gateway. Prints
-req/s, p50 and p99 per target and the get-url/echo ratio, then p50/p99 of both paced at
-``--rate`` req/s. Goals (issue 5): >= 1,000 req/s, p99 <= 50 ms at 500 req/s, ratio >= 0.5.
-Every process started here is stopped by its pid at the end.
+Starts its own PostgreSQL, NATS, two get-url processes (``get-url``: limits off,
+``CLIENT_RATE_PER_MINUTE=0 CLIENT_DEDUP_SECONDS=0``; ``limited``: the default limits on),
+the echo function and the local gateway, all on free ports in a temporary directory, seeds
+10 accounts and 50 files (1 KB..20 MB, replicated everywhere, limits far away) and then, per
+concurrency level, hits ``/function/get-url?id=...``, ``/function/limited?id=...`` and
+``/function/echo`` for ``--seconds`` each (in 5 interleaved slices, so that load from
+elsewhere on the machine falls on all three alike) from worker processes (keep-alive
+connections, one per client). Every request carries ``X-Forwarded-For`` of a random address
+of 198.18.0.0/15 (131,072 clients, RFC 2544's benchmarking range): with limits on nearly
+every call is a new client and a new file for it, the limits' most expensive case (a bucket
+row and a de-duplication row written, then the booking). ``--direct`` skips the gateway.
+Prints req/s, p50 and p99 per target, the get-url/echo ratio and the limited/get-url ratio,
+then p50/p99 of each paced at ``--rate`` req/s. Goals (issue 5): >= 1,000 req/s, p99 <= 50
+ms at 500 req/s, ratio >= 0.5; issue 18: limited/get-url >= 0.8. Every process started here
+is stopped by its pid at the end.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -40,6 +49,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = [f"f{i:02d}" for i in range(50)]
 WORKER_PROCESSES = 4
 PACED_CLIENTS = 32
+CLIENT_ADDRESSES = 1 << 17  # 198.18.0.0/15
+ROUNDS = 5  # closed-loop runs are taken in interleaved slices
+LIMITS_OFF = {"CLIENT_RATE_PER_MINUTE": "0", "CLIENT_DEDUP_SECONDS": "0"}
 
 
 def seed(url: str) -> None:
@@ -86,10 +98,12 @@ def start_gateway(functions: dict[str, str], nats_url: str, tmp: Path, procs: li
 
 
 def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
-                errors: list[int], interval: float = 0.0) -> None:
+                errors: list[int], interval: float = 0.0, forwarded: bool = False) -> None:
     """Closed loop (``interval`` 0: next request as soon as the last answered), or paced: one
     request every ``interval`` s, latency counted from its scheduled time (so a slow answer
-    also counts against the requests that had to wait for it)."""
+    also counts against the requests that had to wait for it). ``forwarded``: each request
+    as from a random client of 198.18.0.0/15 (``X-Forwarded-For``); else from 127.0.0.1,
+    which the client limits exempt."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     rng = random.Random()
     scheduled = time.perf_counter() + rng.random() * interval
@@ -98,24 +112,29 @@ def client_loop(port: int, paths: list[str], deadline: float, out: list[float],
             time.sleep(max(0.0, scheduled - time.perf_counter()))
         started = scheduled if interval else time.perf_counter()
         scheduled += interval
-        conn.request("GET", rng.choice(paths))
+        conn.request("GET", rng.choice(paths), headers=random_client(rng) if forwarded else {})
         response = conn.getresponse()
         response.read()
-        if response.status == 200:
+        if response.status < 400:  # 200, or the download redirector's 302
             out.append(time.perf_counter() - started)
         else:
             errors.append(response.status)
     conn.close()
 
 
+def random_client(rng: random.Random) -> dict[str, str]:
+    client = rng.randrange(CLIENT_ADDRESSES)
+    return {"X-Forwarded-For": f"198.{18 + (client >> 16)}.{(client >> 8) & 255}.{client & 255}"}
+
+
 def worker(port: int, paths: list[str], clients: int, seconds: float,
-           interval: float) -> tuple[list[float], int]:
+           interval: float, forwarded: bool = False) -> tuple[list[float], int]:
     """One load process: ``clients`` threads, each on its own keep-alive connection."""
     deadline = time.monotonic() + seconds
     latencies: list[float] = []
     errors: list[int] = []
     threads = [threading.Thread(target=client_loop, args=(port, paths, deadline, latencies,
-                                                           errors, interval))
+                                                           errors, interval, forwarded))
                for _ in range(clients)]
     for thread in threads:
         thread.start()
@@ -125,19 +144,36 @@ def worker(port: int, paths: list[str], clients: int, seconds: float,
 
 
 def measure(base: str, paths: list[str], clients: int, seconds: float,
-            rate: float = 0.0) -> dict[str, float]:
-    """Closed-loop with ``clients`` clients, or paced at ``rate`` req/s in total if given."""
+            rate: float = 0.0, forwarded: bool = False) -> dict[str, Any]:
+    """Closed-loop with ``clients`` clients, or paced at ``rate`` req/s in total if given;
+    ``forwarded``: as from random clients (``client_loop``)."""
     port = int(base.rsplit(":", 1)[1])
     procs = min(WORKER_PROCESSES, clients)
     interval = clients / rate if rate else 0.0
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(procs) as pool:
-        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds, interval)] * procs)
-    latencies = sorted(x for part, _ in parts for x in part)
-    errors = sum(e for _, e in parts)
-    q = statistics.quantiles(latencies, n=100)
+        parts = pool.starmap(worker, [(port, paths, clients // procs, seconds, interval,
+                                       forwarded)] * procs)
+    return summary([x for part, _ in parts for x in part], sum(e for _, e in parts), seconds)
+
+
+def summary(latencies: list[float], errors: int, seconds: float) -> dict[str, Any]:
+    q = statistics.quantiles(sorted(latencies), n=100)
     return {"rps": len(latencies) / seconds, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000,
-            "ok": len(latencies), "errors": errors}
+            "ok": len(latencies), "errors": errors, "latencies": latencies}
+
+
+def measure_rounds(targets: dict[str, tuple[str, list[str]]], clients: int, seconds: float,
+                   rounds: int = ROUNDS) -> dict[str, dict[str, Any]]:
+    """``seconds`` per target, as ``rounds`` slices taken in turn (A B C A B C ...), so a
+    neighbour's load on this shared machine falls on every target alike."""
+    slices: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, (base, paths) in targets.items():
+            slices[name].append(measure(base, paths, clients, seconds / rounds, forwarded=True))
+    return {name: summary([x for r in parts for x in r["latencies"]],
+                          sum(r["errors"] for r in parts), seconds)
+            for name, parts in slices.items()}
 
 
 def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None:
@@ -151,7 +187,9 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
     gateway_port = free_port()
     env = {"POSTGRES_URL": postgres.url, "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
            "LOG_LEVEL": "WARNING", "FILESERVER_ADMIN_TOKEN": "bench"}
-    functions = {name: start_function(name, env, tmp, procs) for name in ("get-url", "echo")}
+    functions = {"get-url": start_function("get-url", {**env, **LIMITS_OFF}, tmp, procs),
+                 "limited": start_function("get-url", env, tmp, procs),
+                 "echo": start_function("echo", env, tmp, procs)}
     targets = {name: (url, "/") for name, url in functions.items()}
     if not args.direct:
         gateway = start_gateway(functions, nats.url, tmp, procs, gateway_port)
@@ -159,15 +197,17 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
     print(f"mode: {'direct' if args.direct else 'through the gateway'}; {args.seconds:.0f} s "
           f"per run; cpus: {os.cpu_count()}")
     print(f"{'clients':>7} {'target':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}")
+    with_paths = {name: (base, [path] if name == "echo" else [f"{path}?id={f}" for f in FILES])
+                  for name, (base, path) in targets.items()}
     for clients in args.clients:
-        results = {}
-        for name, (base, path) in targets.items():
-            paths = [f"{path}?id={f}" for f in FILES] if name == "get-url" else [path]
-            results[name] = r = measure(base, paths, clients, args.seconds)
+        results = measure_rounds(with_paths, clients, args.seconds)
+        for name, r in results.items():
             print(f"{clients:>7} {name:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
                   f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
         ratio = results["get-url"]["rps"] / results["echo"]["rps"]
         print(f"{clients:>7} get-url/echo throughput ratio: {ratio:.2f}")
+        ratio = results["limited"]["rps"] / results["get-url"]["rps"]
+        print(f"{clients:>7} limits on/off (limited/get-url) throughput ratio: {ratio:.2f}")
     paced(args, targets)
 
 
@@ -175,8 +215,8 @@ def paced(args: argparse.Namespace, targets: dict[str, tuple[str, str]]) -> None
     """Latency at a fixed request rate (goal: get-url p99 <= 50 ms at 500 req/s)."""
     print(f"paced at {args.rate:.0f} req/s ({PACED_CLIENTS} clients):")
     for name, (base, path) in targets.items():
-        paths = [f"{path}?id={f}" for f in FILES] if name == "get-url" else [path]
-        r = measure(base, paths, PACED_CLIENTS, args.seconds, args.rate)
+        paths = [path] if name == "echo" else [f"{path}?id={f}" for f in FILES]
+        r = measure(base, paths, PACED_CLIENTS, args.seconds, args.rate, forwarded=True)
         print(f"{'':>7} {name:>8} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} "
               f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
 

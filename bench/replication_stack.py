@@ -100,7 +100,7 @@ class Live:
 
     # -- the Uploader's side ------------------------------------------------------------
     def add_account(self) -> str:
-        key = self.emulator.create_account()
+        key = self.emulator.create_account(legacy=True)
         account = self.account_service.create({"name": f"acc-{len(self.keys)}", "key": key},
                                               verify=False)
         self.keys[account.id] = key

@@ -30,7 +30,7 @@ MB = 1024 * 1024
 
 
 def plain_upload_seconds(live: Live, data: bytes) -> float:
-    client = DriveClient(live.emulator.create_account(), live.emulator.url)
+    client = DriveClient(live.emulator.create_account(legacy=True), live.emulator.url)
     started = time.perf_counter()
     client.upload(io.BytesIO(data), len(data), "plain.bin", "application/octet-stream", {})
     return time.perf_counter() - started

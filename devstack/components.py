@@ -100,6 +100,7 @@ def service_env(config: StackConfig) -> dict[str, str]:
         "MONGO_DB": "fileserver",
         "POSTGRES_URL": f"postgresql+psycopg2://postgres@127.0.0.1:{config.postgres}/fileserver",
         "DRIVE_API_ROOT": f"http://127.0.0.1:{config.drive}/",
+        "DRIVE_USERCONTENT_ROOT": f"http://127.0.0.1:{config.drive_usercontent}/",
         "SECRETS_DIR": str(config.dir / "secrets"),
         "PYTHONUNBUFFERED": "1",
         **config.extra_env,
@@ -128,7 +129,9 @@ def build(config: StackConfig) -> list[ManagedProcess]:
     if has_drive_emulator():
         parts.append(AppProcess(
             "drive-emulator", [py, "-m", "emulators.drive", "--host", "127.0.0.1", "--port",
-                               str(config.drive), "--data-dir", str(config.dir / "drive")],
+                               str(config.drive), "--usercontent-port",
+                               str(config.drive_usercontent), "--data-dir",
+                               str(config.dir / "drive")],
             logs / "drive-emulator.log", env, f"http://127.0.0.1:{config.drive}/_emulator/health",
             config.drive))
     for name in config.function_names():

@@ -15,7 +15,7 @@ from devstack.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PORT_FIELDS = ("gateway", "postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
-               "functions_base", "replicator_metrics")
+               "functions_base", "replicator_metrics", "drive_usercontent")
 
 
 @dataclass
@@ -27,6 +27,7 @@ class StackConfig:
     nats_monitor: int = 18222
     mongo: int = 27117
     drive: int = 19070
+    drive_usercontent: int = 19071  # the emulator's drive.usercontent.google.com host
     prometheus: int = 19090
     functions_base: int = 18100
     replicator_metrics: int = 18190

@@ -3,10 +3,14 @@
 Every step is a ``fileserver`` command, printed as an operator types it and run in-process
 through the CLI's ``main`` (it finds the local stack's gateway and token by itself):
 
-1. registers Drive accounts (emulated ones: the emulator hands out service-account keys),
+1. registers Drive accounts (emulated ones: the emulator hands out service-account keys and
+   OAuth users' authorized_user credentials; `accounts ls` shows kind, storage and state),
 2. uploads files of several sizes (answered at once with ``status: "replicating"``) and
    follows replication account by account until every file is ``uploaded``,
 3. hands out download URLs (balanced over the accounts) and downloads one to check its hashes,
+   then downloads a file above Google's virus-scan threshold (100 MB) with plain ``curl -L``
+   through the download redirector and checks its sha-256 (the bare ``/uc`` link of the same
+   file saves Google's HTML warning page instead),
 4. shows the precomputed reports (files, accounts, summary) once Stats has counted.
 """
 
@@ -14,11 +18,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import io
 import json
 import os
 import secrets
 import shlex
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +64,11 @@ def register_accounts(emulator: str, count: int, keys: Path) -> None:
     active = [a for a in quiet("accounts", "ls") if a["state"] == "active"]
     for n in range(len(active), count):
         email = f"demo-{n + 1}-{secrets.token_hex(3)}@fileserver-demo.iam.gserviceaccount.com"
-        resp = requests.post(f"{emulator}/_emulator/accounts", json={"email": email}, timeout=30)
+        # a service account from before the 2025 cutoff: it owns the files it stores; every
+        # second one an OAuth user (authorized_user), the kind most deployments use today
+        body = {"email": email, "legacy": True} if n % 2 == 0 else {
+            "kind": "user", "email": f"demo-{n + 1}-{secrets.token_hex(3)}@gmail.example.org"}
+        resp = requests.post(f"{emulator}/_emulator/accounts", json=body, timeout=30)
         resp.raise_for_status()
         key = keys / f"demo-{n + 1}.json"
         key.write_text(json.dumps(resp.json()))
@@ -65,15 +76,45 @@ def register_accounts(emulator: str, count: int, keys: Path) -> None:
     run("accounts", "ls")
 
 
-def make_files() -> list[Path]:
+def make_files(sizes: tuple[int, ...] = SIZES_MB) -> list[Path]:
     paths = []
-    for size in SIZES_MB:
+    for size in sizes:
         path = Path(f"demo-{size}MB.bin")
         with open(path, "wb") as out:
             for _ in range(size):
                 out.write(os.urandom(MB))
         paths.append(path)
     return paths
+
+
+def shell(*args: str) -> bytes:
+    """Print a shell command as typed and run it; its stdout."""
+    print(f"\n$ {shlex.join(args)}", flush=True)
+    return subprocess.run(args, check=True, capture_output=True, timeout=300).stdout
+
+
+def large_file_with_curl(size_mb: int, timeout: float, gateway: str, emulator: str) -> int:
+    """Upload a file above the virus-scan threshold, then ``curl -L`` it through the
+    redirector and check its sha-256; answer the downloads booked (0 when curl is absent)."""
+    if shutil.which("curl") is None:
+        print("  (curl is not installed: skipping the large-file download)")
+        return 0
+    [path] = make_files((size_mb,))
+    run("upload", str(path), "--wait", "--timeout", str(timeout))
+    file = quiet("files", "show", file_ids([path])[path.name])
+    drive_id = next(r["drive_file_id"] for r in file["replicas"]["accounts"]
+                    if r["state"] == "ready")
+    page = shell("curl", "-sSL", f"{emulator}/uc?id={drive_id}&export=download")
+    print(f"  the bare /uc link saved {len(page)} bytes of HTML: "
+          f"{'the virus-scan warning page' if b'scan this file' in page else page[:80]!r}")
+    shell("curl", "-sSL", "-o", path.name + ".curl",
+          f"{gateway}/function/download/{file['id']}/{path.name}")
+    digest = hashlib.sha256(Path(path.name + ".curl").read_bytes()).hexdigest()
+    same = digest == file["sha256"]
+    print(f"  sha-256 {digest[:16]}... {'matches' if same else 'DIFFERS from'} the upload's")
+    if not same:
+        sys.exit("curl through the redirector saved different bytes")
+    return 1
 
 
 def file_ids(paths: list[Path]) -> dict[str, str]:
@@ -117,6 +158,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=4)
     parser.add_argument("--urls", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=180)
+    parser.add_argument("--large-mb", type=int, default=101,
+                        help="size of the file fetched with curl -L through the redirector "
+                             "(above Google's 100 MB virus-scan threshold; 0 skips it)")
     return parser.parse_args(argv)
 
 
@@ -140,8 +184,14 @@ def demo(args: argparse.Namespace, info: dict[str, Any], folder: Path) -> None:
     print(f"  downloaded.bin is {'identical to' if same else 'DIFFERENT from'} {paths[-1]}")
     if not same:
         sys.exit("downloaded bytes differ from the upload")
+    booked = args.urls * len(paths) + 1
+    if args.large_mb:
+        print("\n   A large file with plain curl through the download redirector "
+              "(302 to the replica's link that skips Google's virus-scan page)")
+        booked += large_file_with_curl(args.large_mb, args.timeout, info["gateway_url"],
+                                       info["components"]["drive-emulator"]["url"])
     print("\n4. Reports (events queued to Stats, precomputed by the Downloader)")
-    wait_counted(before + args.urls * len(paths) + 1, 60)
+    wait_counted(before + booked, 60)
     for kind in ("files", "accounts", "summary"):
         run("report", kind)
 

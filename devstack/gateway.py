@@ -127,6 +127,18 @@ class BodyReader:
             yield block
 
 
+def _forwarded(headers: dict[str, str], environ: dict) -> dict[str, str]:
+    """As the OpenFaaS gateway (handlers/forwarding_proxy.go): X-Forwarded-Host and
+    X-Forwarded-For (the peer as ``ip:port``) only when the request has none of its own."""
+    if environ.get("HTTP_HOST"):
+        headers.setdefault("X-Forwarded-Host", environ["HTTP_HOST"])
+    peer, port = environ.get("REMOTE_ADDR"), environ.get("REMOTE_PORT")
+    if "X-Forwarded-For" not in headers and peer:
+        host = f"[{peer}]" if ":" in peer else peer
+        headers["X-Forwarded-For"] = f"{host}:{port}" if port else peer
+    return headers
+
+
 def _body(environ: dict) -> BodyReader | bytes:
     length = int(environ.get("CONTENT_LENGTH") or 0)
     return BodyReader(environ["wsgi.input"], length) if length else b""
@@ -243,7 +255,7 @@ class Gateway:
         # PATH_INFO is decoded (WSGI: latin-1 of the raw bytes): quote it again.
         path = quote(rest.encode("latin-1"), safe=PATH_SAFE)
         url = upstream + path + (f"?{query}" if query else "")
-        headers = _request_headers(environ)
+        headers = _forwarded(_request_headers(environ), environ)
         headers.setdefault("X-Call-Id", uuid.uuid4().hex)
         headers["X-Start-Time"] = str(time.time_ns())
         STARTED.labels(name).inc()
@@ -324,7 +336,10 @@ def main(argv: list[str] | None = None) -> None:
 
     serve(Gateway(FunctionRegistry(args.functions), bridge), host=args.host, port=args.port,
           threads=args.threads, channel_timeout=3600, max_request_body_size=1 << 40,
-          ident=None, connection_limit=1000)
+          ident=None, connection_limit=1000,
+          # Pass a client's own X-Forwarded-For through, as the OpenFaaS gateway does
+          # (waitress 3 would drop it): the functions decide whom to trust.
+          clear_untrusted_proxy_headers=False)
 
 
 if __name__ == "__main__":

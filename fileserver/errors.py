@@ -51,6 +51,20 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class Unprocessable(AppError):
+    """Well-formed, but Google says it cannot work (e.g. a service account without storage)."""
+
+    status = 422
+    code = "unprocessable"
+
+
+class InsufficientStorage(AppError):
+    """The Drive accounts have no room for this upload."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
@@ -59,6 +73,11 @@ class PayloadTooLarge(AppError):
 class UnsupportedMediaType(AppError):
     status = 415
     code = "unsupported_media_type"
+
+
+class TooManyRequests(AppError):
+    status = 429
+    code = "too_many_requests"
 
 
 class ServiceUnavailable(AppError):

@@ -14,18 +14,31 @@ RUN = "${__P(run_id,jm)}"
 STATUS = '"status":\\s*"{}"'
 NO_KEY = jmx.expect("never returns the Drive key", ["private_key"],
                     test_type=jmx.CONTAINS | jmx.NOT)
-FUNCTIONS = ("upload-file", "files", "drive-accounts", "get-url", "file-stats",
+NO_REFRESH_TOKEN = jmx.expect("never returns the refresh token", ["refresh_token"],
+                              test_type=jmx.CONTAINS | jmx.NOT)
+USER_KEY = '(?s)(\\{[^{}]*"refresh_token"[^{}]*\\})'
+FUNCTIONS = ("upload-file", "files", "drive-accounts", "get-url", "download", "file-stats",
              "account-stats", "stats-summary", "stats-compute")
 
 
-def register_account(label: str, var: str) -> list[Node]:
-    """A key from the Drive emulator, then ``POST drive-accounts`` with it (→ 201)."""
-    key = jmx.http(f"R06 emulator key for {label}", "POST", "/_emulator/accounts",
-                   jmx.expect("a service-account key", ['"private_key"']),
-                   jmx.extract(f"{var}_key", KEY), target=EMULATOR,
-                   body=f'{{"name": "jm-{RUN}-{label}"}}')
-    create = admin(f"R06 create account {label}", "POST", fn("drive-accounts", "/"),
-                   *status_is("201", '"email"', '"state":\\s*"active"'), NO_KEY,
+def register_account(label: str, var: str, kind: str = "service_account") -> list[Node]:
+    """A key from the Drive emulator, then ``POST drive-accounts`` with it (→ 201 of that
+    kind): a service account from before the 2025 cutoff (it owns files), or
+    ``authorized_user``, an OAuth user whose e-mail address the Uploader reads from Drive."""
+    if kind == "authorized_user":
+        key = jmx.http(f"R06 emulator OAuth user for {label}", "POST", "/_emulator/accounts",
+                       jmx.expect("an authorized_user key", ['"refresh_token"']),
+                       jmx.extract(f"{var}_key", USER_KEY), target=EMULATOR,
+                       body='{"kind": "user"}')
+    else:
+        key = jmx.http(f"R06 emulator key for {label}", "POST", "/_emulator/accounts",
+                       jmx.expect("a service-account key", ['"private_key"']),
+                       jmx.extract(f"{var}_key", KEY), target=EMULATOR,
+                       body=f'{{"name": "jm-{RUN}-{label}", "legacy": true}}')
+    named = "" if kind == "service_account" else f"{kind} "
+    create = admin(f"R06 create {named}account {label}", "POST", fn("drive-accounts", "/"),
+                   *status_is("201", '"email"', '"state":\\s*"active"',
+                              f'"kind":\\s*"{kind}"'), NO_KEY, NO_REFRESH_TOKEN,
                    jmx.extract(var, ID),
                    body=f'{{"name": "jm-{RUN}-{label}", "key": ${{{var}_key}}}}')
     return [key, create]
@@ -35,7 +48,7 @@ def accounts_crud() -> Node:
     path = fn("drive-accounts", "/${acc1}")
     return jmx.transaction(
         "R06 Drive accounts CRUD",
-        *register_account("a1", "acc1"), *register_account("a2", "acc2"),
+        *register_account("a1", "acc1"), *register_account("a2", "acc2", "authorized_user"),
         admin("R06 list accounts", "GET", fn("drive-accounts", "/?limit=50&offset=0"),
               *status_is("200", '"items"', '"total"', "${acc1}", "${acc2}"), NO_KEY),
         admin("R06 read account", "GET", path, *status_is("200", "${acc1}"), NO_KEY),
@@ -114,14 +127,31 @@ def other_account(previous: str) -> Node:
                       [f'"account_id":\\s*"${{{previous}}}"'], test_type=jmx.CONTAINS | jmx.NOT)
 
 
+def redirector(label: str, method: str) -> Node:
+    """The download redirector: 302 to a Drive link, the other holder as a duplicate."""
+    return jmx.http(label, method, fn("download", "/${file_small}/small.bin"),
+                    jmx.expect_status("302"),
+                    jmx.expect("Location is a Drive link", ["Location: http"],
+                               "response_headers"),
+                    jmx.expect("the other holder as Link rel=duplicate",
+                               ["Link: <http[^>]+>; rel=duplicate; pri=2"], "response_headers"),
+                    jmx.expect("the sha-256 as Repr-Digest", ["Repr-Digest: sha-256=:"],
+                               "response_headers"))
+
+
 def downloads() -> Node:
-    """R10/R11: download URLs rotate over the accounts; R16: each one is counted by Stats."""
+    """R10/R11: download URLs rotate over the accounts; R16: each one is counted by Stats
+    (4 get-url calls and 1 redirector GET; the HEAD books nothing)."""
     return jmx.transaction(
         "R10 R11 download URLs",
         get_url("R10 download URL", "u1"),
         get_url("R11 next URL uses the other account", "u2", other_account("u1")),
         get_url("R11 and back again", "u3", other_account("u2")),
         get_url("R11 sequential rotation continues", "u4", other_account("u3")),
+        redirector("R10 download redirector (302, Location, Link)", "GET"),
+        redirector("R10 redirector HEAD books nothing", "HEAD"),
+        jmx.http("R10 redirector of unknown file (404)", "GET",
+                 fn("download", "/no-such-file-0/x.bin"), *status_is("404", '"error"')),
         jmx.http("R10 URL of unknown file (404)", "GET", fn("get-url", "/?id=no-such-file-0"),
                  *status_is("404", '"error"')),
         jmx.http("R10 URL without id (400)", "GET", fn("get-url", "/"),
@@ -130,13 +160,13 @@ def downloads() -> Node:
 
 
 def reports() -> Node:
-    """R12/R13/R16: precomputed reports count the 4 downloads exactly once each."""
+    """R12/R13/R16: precomputed reports count the 5 downloads exactly once each."""
     one_file = fn("file-stats", "/${file_small}")
     return jmx.transaction(
         "R12 R13 R16 reports",
-        poll("R16 stats counted the downloads", one_file, '"downloads":\\s*4\\b'),
+        poll("R16 stats counted the downloads", one_file, '"downloads":\\s*5\\b'),
         jmx.http("R12 file report", "GET", one_file,
-                 *status_is("200", '"downloads":\\s*4\\b', '"mb_today"', '"mb_total"')),
+                 *status_is("200", '"downloads":\\s*5\\b', '"mb_today"', '"mb_total"')),
         jmx.http("R12 report of all files", "GET", fn("file-stats", "/?limit=100"),
                  *status_is("200", "${file_small}")),
         jmx.http("R12 unknown file report (404)", "GET", fn("file-stats", "/no-such-file-0"),

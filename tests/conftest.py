@@ -72,11 +72,12 @@ def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MongoWire
 
 
 @contextmanager
-def own_stack(name: str) -> Iterator[LocalStack]:
+def own_stack(name: str, **overrides: object) -> Iterator[LocalStack]:
     """The whole local stack (every function, workers, gateway) on free ports in a fresh
-    server directory; always stopped (by pid) and removed, also when it fails to come up."""
+    server directory; always stopped (by pid) and removed, also when it fails to come up.
+    ``overrides``: StackConfig fields (e.g. ``extra_env``)."""
     base = server_tmp_dir(name)
-    stack = LocalStack(StackConfig.free(base / "stack"))
+    stack = LocalStack(StackConfig.free(base / "stack", **overrides))
     try:
         stack.up()
         yield stack

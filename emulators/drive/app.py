@@ -17,16 +17,30 @@ log = logging.getLogger("emulators.drive")
 
 
 def create_app(data_dir: Path, fault_seed: int | None = None,
-               scan_warning_bytes: int = 0) -> Flask:
-    from emulators.drive import routes_admin, routes_api, routes_public, routes_upload
+               scan_warning_bytes: int | None = None, usercontent_port: int | None = None,
+               file_download_quota: int = 0) -> Flask:
+    """``scan_warning_bytes`` None: Google's 100 MB; 0: never. ``usercontent_port``: the
+    second listening port that serves ``/download`` (None: ``/uc`` serves the file itself)."""
+    from emulators.drive import (
+        routes_admin,
+        routes_admin_accounts,
+        routes_api,
+        routes_download,
+        routes_drives,
+        routes_public,
+        routes_upload,
+    )
 
     app = Flask("drive-emulator")
     backend = Backend(data_dir, fault_seed)
     app.config["backend"] = backend
     app.config["uploads"] = Uploads(backend)
-    app.config["scan_warning_bytes"] = scan_warning_bytes
-    for module in (routes_api, routes_upload, routes_public, routes_admin):
+    for module in (routes_api, routes_drives, routes_upload, routes_public, routes_admin,
+                   routes_admin_accounts):
         app.register_blueprint(module.blueprint)
+    if scan_warning_bytes is None:
+        scan_warning_bytes = routes_download.GOOGLE_SCAN_WARNING_BYTES
+    routes_download.install(app, usercontent_port, scan_warning_bytes, file_download_quota)
     app.after_request(_log_request)
     app.register_error_handler(DriveApiError, _api_error)
     app.register_error_handler(DropConnection, _drop_connection)

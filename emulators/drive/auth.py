@@ -28,12 +28,17 @@ def new_key_pair() -> tuple[str, str]:
     return private, public
 
 
+def client_id_for(email: str) -> str:
+    """A service account's numeric OAuth client id (what delegation is granted to)."""
+    return str(int(hashlib.sha1(email.encode()).hexdigest(), 16) % 10**21)  # noqa: S324 - an id
+
+
 def service_account_key(email: str, private_pem: str, key_id: str, token_uri: str) -> dict:
     """The JSON a console download of a service-account key holds."""
     return {
         "type": "service_account", "project_id": "fileserver-emulator",
         "private_key_id": key_id, "private_key": private_pem, "client_email": email,
-        "client_id": str(int(hashlib.sha1(email.encode()).hexdigest(), 16) % 10**21),
+        "client_id": client_id_for(email),
         "auth_uri": token_uri, "token_uri": token_uri,
         "auth_provider_x509_cert_url": "", "client_x509_cert_url": "",
         "universe_domain": "googleapis.com",
@@ -82,3 +87,10 @@ def new_token() -> str:
 
 def invalid_grant(message: str) -> DriveApiError:
     return DriveApiError(400, "invalid_grant", message)
+
+
+def authorized_user_info(email: str, issued: dict[str, str], token_uri: str) -> dict:
+    """The ``authorized_user`` JSON ``gcloud auth application-default login`` writes (plus
+    ``token_uri`` pointing at this emulator, and ``account`` filled in)."""
+    return {"type": "authorized_user", **issued, "token_uri": token_uri, "account": email,
+            "universe_domain": "googleapis.com"}

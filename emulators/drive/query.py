@@ -1,7 +1,8 @@
 """The subset of the Drive ``q`` language the project uses, as a predicate over file rows.
 
 Supported terms, joined by ``and``: ``name = 'x'``, ``name contains 'x'``,
-``trashed = true|false``, ``'me' in owners``, ``mimeType = 'x'`` and
+``trashed = true|false``, ``'me' in owners``, ``'DRIVE_ID' in parents`` (a shared drive's
+top level: the emulator has no folders), ``mimeType = 'x'`` and
 ``appProperties has { key='k' and value='v' }``.
 """
 
@@ -23,7 +24,10 @@ _TERMS: list[tuple[re.Pattern[str], Callable[..., Predicate]]] = [
     (re.compile(rf"mimeType\s*=\s*{_STRING}"), lambda v: lambda f, me: f["mime_type"] == v),
     (re.compile(r"trashed\s*=\s*(true|false)"),
      lambda v: lambda f, me: bool(f["trashed"]) == (v == "true")),
-    (re.compile(r"'me'\s+in\s+owners"), lambda: lambda f, me: f["owner"] == me),
+    (re.compile(r"'me'\s+in\s+owners"),  # shared-drive files have no owners
+     lambda: lambda f, me: f["owner"] == me and not f.get("drive_id")),
+    (re.compile(rf"{_STRING}\s+in\s+parents"),  # the only parents modelled: shared drives
+     lambda v: lambda f, me: f.get("drive_id") == v),
     (re.compile(rf"appProperties\s+has\s*\{{\s*key\s*=\s*{_STRING}\s+and\s+value\s*=\s*{_STRING}\s*\}}"),
      lambda k, v: lambda f, me: f["app_properties"].get(k) == v),
 ]

@@ -7,6 +7,7 @@ import io
 from flask import Blueprint, Response, jsonify, request
 
 from emulators.drive.errors import DriveApiError, bad_request
+from emulators.drive.params import all_drives
 from emulators.drive.resources import DEFAULT_FILE_FIELDS, file_resource, shaped
 from emulators.drive.uploads import MULTIPART_LIMIT, split_multipart
 from emulators.drive.web import caller, json_object, root, uploads
@@ -37,16 +38,18 @@ def _body_length() -> int:
 def upload_start() -> Response:
     kind = request.args.get("uploadType")
     me = caller("files.create")
+    shaped({}, request.args.get("fields"), DEFAULT_FILE_FIELDS)  # 400 now for a bad mask
     if kind == "resumable":
         upload_id = uploads().start(me, json_object(), _declared_size(),
                                     request.headers.get("X-Upload-Content-Type"),
-                                    request.args.get("fields"))
+                                    request.args.get("fields"), all_drives())
         location = f"{root()}upload/drive/v3/files?uploadType=resumable&upload_id={upload_id}"
         return Response(status=200, headers={"Location": location, "Content-Length": "0"})
     if kind == "multipart":
         return _multipart(me)
     if kind == "media":
-        row = uploads().simple(me, {}, request.stream, _body_length(), request.mimetype)
+        row = uploads().simple(me, {}, request.stream, _body_length(), request.mimetype,
+                               all_drives())
         return _file_json(row, me, request.args.get("fields"))
     raise bad_request("uploadType must be media, multipart or resumable.", "invalid")
 
@@ -56,7 +59,7 @@ def _multipart(me: str) -> Response:
     if length > MULTIPART_LIMIT:
         raise DriveApiError(413, "uploadTooLarge", "Use a resumable upload for large files.")
     meta, mime, data = split_multipart(request.stream.read(length), request.content_type or "")
-    row = uploads().simple(me, meta, io.BytesIO(data), len(data), mime)
+    row = uploads().simple(me, meta, io.BytesIO(data), len(data), mime, all_drives())
     return _file_json(row, me, request.args.get("fields"))
 
 

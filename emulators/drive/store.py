@@ -35,7 +35,36 @@ CREATE TABLE IF NOT EXISTS downloads (
 CREATE TABLE IF NOT EXISTS uploads (
     id TEXT PRIMARY KEY, owner TEXT NOT NULL, metadata TEXT NOT NULL, fields TEXT,
     total_size INTEGER, mime_type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token TEXT PRIMARY KEY, email TEXT NOT NULL, client_id TEXT NOT NULL,
+    client_secret TEXT NOT NULL, expires_at REAL, revoked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS delegations (client_id TEXT PRIMARY KEY, scopes TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS upload_days (
+    email TEXT NOT NULL, day TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (email, day));
+CREATE TABLE IF NOT EXISTS drives (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, request_key TEXT UNIQUE,
+    created_time TEXT NOT NULL, item_limit INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS drive_members (
+    drive_id TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL,
+    PRIMARY KEY (drive_id, email));
 """
+
+# Columns added after the first release: created on new databases and added to old ones.
+ADDED_COLUMNS = {
+    "accounts": [
+        ("kind", "TEXT NOT NULL DEFAULT 'service_account'"),
+        ("owns_files", "INTEGER NOT NULL DEFAULT 1"),  # 0: service account after the cutoff
+        ("client_id", "TEXT"),
+        ("extra_usage", "INTEGER NOT NULL DEFAULT 0"),  # storage used outside Drive (filler)
+        ("daily_upload_limit", f"INTEGER NOT NULL DEFAULT {750 * 10**9}"),
+        ("suspended", "INTEGER NOT NULL DEFAULT 0"),
+        ("suspended_links_kept", "INTEGER NOT NULL DEFAULT 0"),
+    ],
+    "files": [("drive_id", "TEXT")],
+    "uploads": [("drive_id", "TEXT"), ("file_id", "TEXT")],
+}
+TABLES = ("accounts", "tokens", "files", "permissions", "downloads", "uploads",
+          "refresh_tokens", "delegations", "upload_days", "drives", "drive_members")
 
 
 class Store:
@@ -49,6 +78,15 @@ class Store:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(SCHEMA)
+            self._add_columns()
+            self._conn.execute("CREATE INDEX IF NOT EXISTS files_drive ON files(drive_id)")
+
+    def _add_columns(self) -> None:
+        for table, columns in ADDED_COLUMNS.items():
+            present = {row["name"] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            for name, decl in columns:
+                if name not in present:
+                    self._conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -92,9 +130,15 @@ class Store:
             self._conn.execute("COMMIT")
             return True
 
+    def charge_upload(self, email: str, day: str, nbytes: int) -> None:
+        """Add ``nbytes`` to the account's uploads + copies of ``day``."""
+        self.execute("INSERT INTO upload_days(email, day, bytes) VALUES (?, ?, ?) "
+                     "ON CONFLICT(email, day) DO UPDATE SET bytes = bytes + excluded.bytes",
+                     (email, day, nbytes))
+
     def reset(self) -> None:
         with self._lock:
-            for table in ("accounts", "tokens", "files", "permissions", "downloads", "uploads"):
+            for table in TABLES:
                 self._conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
 
 

@@ -54,15 +54,19 @@ class Uploads:
         self._locks: dict[str, threading.Lock] = {}
 
     def start(self, me: str, meta: Any, size: int | None, mime_type: str | None,
-              fields: str | None) -> str:
+              fields: str | None, all_drives: bool = False) -> str:
+        """Open a session: the target (My Drive or a shared drive) must have room and the
+        caller's daily upload cap must not be reached yet."""
         checked_metadata(meta)
-        if size is not None:
-            self.backend.check_storage(me, size)
+        drive_id = self.backend.target_drive(me, meta, all_drives)
+        self.backend.check_room(me, drive_id, size or 0)
+        self.backend.check_upload_cap(me)
         upload_id = secrets.token_urlsafe(24)
         mime = meta.get("mimeType") or mime_type or "application/octet-stream"
         self.backend.store.execute(
-            "INSERT INTO uploads(id, owner, metadata, fields, total_size, mime_type)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (upload_id, me, dumps(meta), fields, size, mime))
+            "INSERT INTO uploads(id, owner, metadata, fields, total_size, mime_type, drive_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (upload_id, me, dumps(meta), fields, size, mime, drive_id))
         self.blobs.partial_path(upload_id).touch()
         return upload_id
 
@@ -78,6 +82,9 @@ class Uploads:
         so a resend racing a still-running write waits for it."""
         with self._lock_for(upload_id):
             session = self.session(upload_id)
+            if session["file_id"]:  # finished: a status query (or a resend) gets the file
+                row = self.backend.readable(session["owner"], session["file_id"], True)
+                return ChunkResult(row["size"], row)
             start, end, total = parse_content_range(content_range, length)
             total = total if total is not None else session["total_size"]
             received = self.blobs.partial_size(upload_id)
@@ -108,23 +115,25 @@ class Uploads:
         return self.blobs.partial_size(session["id"])
 
     def finish(self, session: dict[str, Any]) -> dict[str, Any]:
+        """Store the file; the session stays, answering status queries with the file."""
         size = self.blobs.partial_size(session["id"])
-        self.backend.check_storage(session["owner"], size)
+        self.backend.check_room(session["owner"], session["drive_id"], size)
         meta = json.loads(session["metadata"])
         meta.setdefault("mimeType", session["mime_type"])
         file_id = new_id()
         md5 = self.blobs.finish(session["id"], file_id)  # the body is in place first
-        row = self.backend.insert(session["owner"], meta, size, md5, file_id)
+        row = self.backend.insert(session["owner"], meta, size, md5, file_id, session["drive_id"])
         self.backend.store.transaction([
             ("UPDATE accounts SET uploaded_bytes = uploaded_bytes + ? WHERE email=?",
              (size, session["owner"])),
-            ("DELETE FROM uploads WHERE id=?", (session["id"],)),
+            ("UPDATE uploads SET file_id=? WHERE id=?", (file_id, session["id"])),
         ])
+        self.backend.charge_upload(session["owner"], size)
         return row
 
     def simple(self, me: str, meta: dict[str, Any], stream: BinaryIO, length: int,
-               mime_type: str | None) -> dict[str, Any]:
-        upload_id = self.start(me, meta, length, mime_type, None)
+               mime_type: str | None, all_drives: bool = False) -> dict[str, Any]:
+        upload_id = self.start(me, meta, length, mime_type, None, all_drives)
         self.blobs.append(upload_id, stream, length)
         if self.blobs.partial_size(upload_id) != length:
             self.blobs.discard_partial(upload_id)

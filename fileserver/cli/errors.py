@@ -13,7 +13,7 @@ EXIT_USAGE = 2  # bad arguments or a local file that cannot be read
 EXIT_AUTH = 3  # 401/403: missing or wrong admin token
 EXIT_NOT_FOUND = 4  # 404
 EXIT_CONFLICT = 5  # 409: e.g. no replica yet, name taken, being deleted
-EXIT_UNAVAILABLE = 6  # 503: daily quotas exhausted, database down
+EXIT_UNAVAILABLE = 6  # 503/507: quotas, database down, no room or no active account; 429
 EXIT_UNREACHABLE = 7  # no answer from the gateway (refused, DNS, timeout)
 EXIT_VERIFY = 8  # hash mismatch, replication failed, --wait timed out
 
@@ -52,9 +52,15 @@ def api_error(resp: requests.Response, had_token: bool) -> CliError:
         return CliError(f"not found: {message or resp.url}", EXIT_NOT_FOUND, details)
     if status == 409:
         return CliError(f"conflict: {message}", EXIT_CONFLICT, details)
+    if status == 507:
+        return CliError(f"no room on the Drive accounts: {message}", EXIT_UNAVAILABLE, details)
     if status == 503:
         return CliError(_unavailable(message, resp.headers.get("Retry-After")),
                         EXIT_UNAVAILABLE, details)
+    if status == 429:  # the per-client limits of get-url and the redirector
+        retry = resp.headers.get("Retry-After", "")
+        wait = f"; retry in {format_duration(int(retry))}" if retry.isdigit() else ""
+        return CliError(f"too many requests: {message}{wait}", EXIT_UNAVAILABLE, details)
     return CliError(f"{status} {code}: {message or resp.reason} "
                     f"(request id {details['request_id']})", EXIT_ERROR, details)
 

@@ -11,7 +11,7 @@ import argparse
 import json
 import sys
 
-from fileserver.cli import accounts, files, report, upload, url
+from fileserver.cli import accounts, files, link, report, upload, url
 from fileserver.cli.client import GatewayClient
 from fileserver.cli.context import Context
 from fileserver.cli.errors import EXIT_OK, CliError
@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   fileserver upload movie.mp4 --wait
   fileserver files ls --status replicating
   fileserver url FILE_ID --download --out movie.mp4
+  fileserver link FILE_ID --expires 1h
   fileserver report accounts --json
 
 exit codes: 0 ok, 1 other API error, 2 usage, 3 auth, 4 not found, 5 conflict,
@@ -54,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      description="Operate a fileserver through its gateway.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (accounts, upload, files, url, report):
+    for module in (accounts, upload, files, url, link, report):
         module.register(sub, common)
     return parser
 

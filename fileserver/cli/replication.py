@@ -50,7 +50,11 @@ def _report_new_replicas(ctx: Context, doc: dict[str, Any], seen: set[str],
 
 def _finished(ctx: Context, doc: dict[str, Any]) -> bool:
     if doc["status"] == "uploaded":
-        ctx.say(f"  {doc['name']}: uploaded on {doc['replicas']['ready']} account(s)")
+        reps = doc["replicas"]
+        cannot = [f"{r['account_id']} {r['state']}" for r in reps["accounts"]
+                  if r["state"] in ("full", "paused", "failed")]
+        ctx.say(f"  {doc['name']}: uploaded on {reps['ready']} account(s)"
+                + (f"; cannot hold it now: {', '.join(cannot)}" if cannot else ""))
         return True
     if doc["status"] in ("failed", "deleting"):
         raise CliError(f"replication of {doc['name']} ({doc['id']}) ended with status "

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fileserver.cli.context import Context
-from fileserver.cli.errors import EXIT_USAGE, CliError
+from fileserver.cli.errors import EXIT_UNAVAILABLE, EXIT_USAGE, CliError
 from fileserver.cli.progress import MB, FileBody
 from fileserver.cli.replication import wait_uploaded
 
@@ -45,13 +45,30 @@ def upload_one(ctx: Context, path: Path) -> dict[str, Any]:
     return stored
 
 
+def check_accounts(ctx: Context, largest: int) -> None:
+    """``--wait`` would wait for ever without an active account with room: say so at once."""
+    accounts = ctx.client.list_all("drive-accounts")
+    active = [a for a in accounts if a["state"] == "active"]
+    hint = "(`fileserver accounts add KEY.json`; `fileserver accounts ls` shows each state)"
+    if not active:
+        states = ", ".join(f"{a['email']} {a['state']}" for a in accounts) or "none registered"
+        raise CliError(f"no active Drive account to replicate to ({states}) {hint}",
+                       EXIT_UNAVAILABLE)
+    rooms = [(a.get("storage") or {}).get("free_bytes") for a in active]
+    if all(room is not None and room < largest for room in rooms):
+        raise CliError(f"no active Drive account has room for {largest / MB:.1f} MB (most "
+                       f"free: {max(rooms) / MB:.1f} MB) {hint}", EXIT_UNAVAILABLE)
+
+
 def run(ctx: Context, args: argparse.Namespace) -> None:
     paths = check_paths(args.paths)
+    if args.wait:
+        check_accounts(ctx, max(path.stat().st_size for path in paths))
     stored = [upload_one(ctx, path) for path in paths]
     if args.wait:
         ctx.say(f"waiting for replication of {len(stored)} file(s) ...")
         stored = wait_uploaded(ctx, stored, args.timeout)
-        ctx.say("every file is uploaded on every account")
+        ctx.say("every file is uploaded on every account that can hold it")
     if ctx.json:
         ctx.emit(stored, "")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from fileserver.downloader import metrics
 from fileserver.downloader import validation as v
+from fileserver.downloader.health import HealthService
 from fileserver.downloader.increments import parse_increments
 from fileserver.downloader.service import utc_now
 from fileserver.downloader.stats_repository import StatsRepository
@@ -20,7 +21,7 @@ log = logging.getLogger("fileserver.downloader.reports")
 MB = 1_000_000
 FILE_SORTS = {"file_id", "name", "downloads", "bytes_today", "bytes_total"}
 ACCOUNT_SORTS = {"account_id", "email", "downloads", "bytes_today", "bytes_total",
-                 "daily_limit_bytes", "share_of_limit_today"}
+                 "daily_limit_bytes", "share_of_limit_today", "state", "storage_free_bytes"}
 
 
 def sort_args(sort: str | None, order: str | None, allowed: set[str],
@@ -53,10 +54,12 @@ class ReportService:
     """
 
     def __init__(self, stats: StatsRepository, clock: Callable[[], datetime] = utc_now,
-                 retention_days: int = 7, prune_every: float = 3600.0) -> None:
+                 retention_days: int = 7, prune_every: float = 3600.0,
+                 health: HealthService | None = None) -> None:
         if retention_days < 1:
             raise ValueError("retention_days must be at least 1")
         self.stats = stats
+        self.health = health  # adds blocked/missing replicas and healthy capacity
         self.clock = clock
         self.retention = timedelta(days=retention_days)
         self.prune_every = prune_every
@@ -111,32 +114,37 @@ class ReportService:
                   order: str | None) -> dict[str, Any]:
         column, direction = sort_args(sort, order, FILE_SORTS, "downloads")
         items, total = self.stats.file_rows(self.clock().date(), column, direction, limit, offset)
-        return page(items, total, limit, offset)
+        return page(self._annotated(items, "file_id"), total, limit, offset)
 
     def account_list(self, limit: int, offset: int, sort: str | None,
                      order: str | None) -> dict[str, Any]:
         column, direction = sort_args(sort, order, ACCOUNT_SORTS, "account_id")
         day = self.clock().date()
         items, total = self.stats.account_rows(day, column, direction, limit, offset)
-        return page(items, total, limit, offset)
+        return page(self._annotated(items, "account_id"), total, limit, offset)
 
     def file_one(self, file_id: str) -> dict[str, Any]:
         row = self.stats.file_row(self.clock().date(), v.ident(file_id, "file id"))
         if row is None:
             raise NotFound(f"file {file_id} does not exist")
-        return with_mb(row)
+        return with_mb(self._annotated([row], "file_id")[0])
 
     def account_one(self, account_id: str) -> dict[str, Any]:
         row = self.stats.account_row(self.clock().date(), v.ident(account_id, "account id"))
         if row is None:
             raise NotFound(f"account {account_id} does not exist")
-        return with_mb(row)
+        return with_mb(self._annotated([row], "account_id")[0])
+
+    def _annotated(self, items: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+        return items if self.health is None else self.health.annotate(items, column)
 
     def summary(self) -> dict[str, Any]:
         found = self.stats.summary()
         if found is None:
             raise NotFound("no summary has been computed yet")
         horizon, pruned_at = self.stats.horizon()
+        if self.health is not None:  # read now: health changes between Stats' summaries
+            found = {**found, "daily_capacity": self.health.capacity()}
         return {**found, "event_ids": {
             "retention_days": self.retention.days, "horizon": horizon.isoformat(),
             "pruned_at": None if pruned_at is None else pruned_at.isoformat()}}

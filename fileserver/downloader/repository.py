@@ -7,7 +7,7 @@ version and also wins a tie, so any order of duplicated messages ends in the sam
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fileserver.downloader.db import Database, Prepared
@@ -27,23 +27,42 @@ class RegistryRepository:
         return bool(self.db.run(sql, **params))
 
     def put_account(self, account_id: str, email: str, limit: int, active: bool,
-                    version: int) -> bool:
+                    version: int, shown: dict[str, Any] | None = None) -> bool:
+        """Upsert when ``version`` is newer. ``shown`` (kind, state, storage_limit_bytes,
+        storage_usage_bytes, storage_checked_at) is what account-stats shows; storage measured
+        later than the stored one also applies at the same version."""
+        shown = {"kind": None, "state": None, "storage_limit_bytes": None,
+                 "storage_usage_bytes": None, "storage_checked_at": None, **(shown or {})}
         return self._applied(
-            "INSERT INTO accounts (id, email, daily_limit_bytes, active, version) "
-            "VALUES (:id, :email, :limit, :active, :v) ON CONFLICT (id) DO UPDATE SET "
+            "INSERT INTO accounts AS a (id, email, daily_limit_bytes, active, version, kind, state,"
+            " storage_limit_bytes, storage_usage_bytes, storage_checked_at) "
+            "VALUES (:id, :email, :limit, :active, :v, :kind, :state, :slimit, :susage, "
+            "CAST(:schecked AS timestamptz)) ON CONFLICT (id) DO UPDATE SET "
             "email = EXCLUDED.email, daily_limit_bytes = EXCLUDED.daily_limit_bytes, "
-            "active = EXCLUDED.active, version = EXCLUDED.version, deleted = false, updated_at "
-            "= now() "
-            f"WHERE {_NEWER.format(t='accounts')} RETURNING id",
-            id=account_id, email=email, limit=limit, active=active, v=version)
+            "active = EXCLUDED.active, version = EXCLUDED.version, deleted = false, "
+            "kind = EXCLUDED.kind, state = EXCLUDED.state, "
+            "storage_limit_bytes = EXCLUDED.storage_limit_bytes, "
+            "storage_usage_bytes = EXCLUDED.storage_usage_bytes, "
+            "storage_checked_at = EXCLUDED.storage_checked_at, updated_at = now() "
+            f"WHERE {_NEWER.format(t='a')} OR (a.version = EXCLUDED.version AND NOT a.deleted "
+            "AND EXCLUDED.storage_checked_at IS NOT NULL AND (a.storage_checked_at IS NULL OR "
+            "a.storage_checked_at < EXCLUDED.storage_checked_at)) RETURNING id",
+            id=account_id, email=email, limit=limit, active=active, v=version,
+            kind=shown["kind"], state=shown["state"], slimit=shown["storage_limit_bytes"],
+            susage=shown["storage_usage_bytes"], schecked=shown["storage_checked_at"])
 
-    def put_file(self, file_id: str, name: str, size: int, md5: str | None, version: int) -> bool:
+    def put_file(self, file_id: str, name: str, size: int, md5: str | None, version: int,
+                 sha256: str | None = None) -> bool:
+        """A file's sha-256 never changes with its version: a message without one (an older
+        sender) keeps the stored one."""
         return self._applied(
-            "INSERT INTO files (id, name, size, md5, version) VALUES (:id, :name, :size, :md5, :v) "
+            "INSERT INTO files (id, name, size, md5, sha256, version) "
+            "VALUES (:id, :name, :size, :md5, :sha, :v) "
             "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, size = EXCLUDED.size, "
-            "md5 = EXCLUDED.md5, version = EXCLUDED.version, deleted = false, updated_at = now() "
+            "md5 = EXCLUDED.md5, sha256 = COALESCE(EXCLUDED.sha256, files.sha256), "
+            "version = EXCLUDED.version, deleted = false, updated_at = now() "
             f"WHERE {_NEWER.format(t='files')} RETURNING id",
-            id=file_id, name=name, size=size, md5=md5, v=version)
+            id=file_id, name=name, size=size, md5=md5, sha=sha256, v=version)
 
     def put_replica(self, file_id: str, account_id: str, drive_file_id: str, url: str,
                     version: int) -> bool:
@@ -67,7 +86,7 @@ class RegistryRepository:
     def delete_file(self, file_id: str, version: int) -> bool:
         return self._applied(
             "INSERT INTO files (id, version, deleted) VALUES (:id, :v, true) "
-            "ON CONFLICT (id) DO UPDATE SET name = NULL, size = NULL, md5 = NULL, "
+            "ON CONFLICT (id) DO UPDATE SET name = NULL, size = NULL, md5 = NULL, sha256 = NULL, "
             "version = EXCLUDED.version, deleted = true, updated_at = now() "
             f"WHERE {_DELETE_WINS.format(t='files')} RETURNING id", id=file_id, v=version)
 
@@ -100,8 +119,28 @@ class RegistryRepository:
         }
 
 
+# A file and its live holders with today's usage, least loaded first: read only, books
+# nothing (the download redirector's duplicates, Metalink and HEAD). ``healthy``: the
+# replica's health (migration 010) is ok or not known yet.
+HOLDERS = Prepared("fs_holders", (
+    "SELECT f.name, f.size, f.md5, f.sha256, h.account_id, h.url, h.bytes_today, "
+    "h.daily_limit_bytes, h.healthy FROM files f LEFT JOIN LATERAL ("
+    "SELECT r.account_id, r.url, COALESCE(u.bytes_today, 0) AS bytes_today, "
+    "a.daily_limit_bytes, (hh.state IS NULL OR hh.state = 'ok') AS healthy FROM replicas r "
+    "JOIN accounts a ON a.id = r.account_id AND a.active AND NOT a.deleted "
+    "LEFT JOIN account_usage u ON u.account_id = r.account_id AND u.day = :d "
+    "LEFT JOIN replica_health hh ON hh.file_id = r.file_id AND hh.account_id = r.account_id "
+    "AND hh.drive_file_id = r.drive_file_id "
+    "WHERE r.file_id = f.id AND NOT r.deleted) h ON true "
+    "WHERE f.id = :f AND NOT f.deleted "
+    'ORDER BY h.bytes_today, h.account_id COLLATE "C"'))
+
 # One call does the whole get-url transaction (migration 003_get_url_function.sql).
 GET_URL = Prepared("fs_get_url_call", "SELECT * FROM fs_get_url(:f, :d, :eid, :at)")
+# The same for one limited client: bucket, de-duplication and booking (migration 006).
+GET_URL_CLIENT = Prepared(
+    "fs_get_url_client_call",
+    "SELECT * FROM fs_get_url_client(:f, :d, :eid, :at, :client, :now, :rate, :burst, :window)")
 
 
 class DownloadRepository:
@@ -116,6 +155,27 @@ class DownloadRepository:
     def get_url(db: Database, file_id: str, day: date, event_id: str, at: str) -> dict[str, Any]:
         """The outcome of one get-url (see the SQL function for the outcomes and columns)."""
         return db.call(GET_URL, f=file_id, d=day, eid=event_id, at=at)[0]
+
+    @staticmethod
+    def get_url_for_client(db: Database, file_id: str, day: date, event_id: str, at: str,
+                           client: str, now: datetime, rate: float, burst: float,
+                           window: float) -> dict[str, Any]:
+        """get-url for a limited client (``fs_get_url_client``: its outcomes add ``limited``
+        and ``repeated``; ``event_id`` is the booking's, ``retry_after`` in seconds)."""
+        return db.call(GET_URL_CLIENT, f=file_id, d=day, eid=event_id, at=at, client=client,
+                       now=now, rate=rate, burst=burst, window=window)[0]
+
+    @staticmethod
+    def prune_client_state(db: Database, now: datetime, batch: int = 10_000) -> int:
+        """Forget full buckets and expired de-duplication rows; return how many rows went."""
+        return int(db.run("SELECT fs_prune_client_state(:now, :n) AS n", now=now,
+                          n=batch)[0]["n"])
+
+    @staticmethod
+    def holders(db: Database, file_id: str, day: date) -> list[dict[str, Any]]:
+        """No row: no such file; one row with ``account_id`` None: no live holder; else one
+        row per holder (file columns repeated), least bytes today first."""
+        return db.call(HOLDERS, f=file_id, d=day)
 
     @staticmethod
     def ensure_usage_rows(db: Database, account_ids: list[str], day: date) -> None:

@@ -128,7 +128,13 @@ WHERE NOT f.deleted AND (CAST(:id AS text) IS NULL OR f.id = :id)
 ACCOUNT_ROWS_SQL = """
 SELECT a.id AS account_id, a.email, COALESCE(t.downloads, 0) AS downloads,
        COALESCE(d.bytes, 0) AS bytes_today, COALESCE(t.bytes_total, 0) AS bytes_total,
-       a.daily_limit_bytes,
+       a.daily_limit_bytes, a.kind, COALESCE(a.state, CASE WHEN a.active THEN 'active'
+       ELSE 'disabled' END) AS state, a.storage_limit_bytes, a.storage_usage_bytes,
+       CASE WHEN a.storage_limit_bytes IS NOT NULL
+            THEN GREATEST(a.storage_limit_bytes - COALESCE(a.storage_usage_bytes, 0), 0)
+       END AS storage_free_bytes,
+       to_char(a.storage_checked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+           AS storage_checked_at,
        CASE WHEN a.daily_limit_bytes > 0
             THEN COALESCE(d.bytes, 0)::float8 / a.daily_limit_bytes ELSE 0
        END AS share_of_limit_today

@@ -8,6 +8,20 @@ from fileserver.downloader import validation as v
 from fileserver.downloader.repository import RegistryRepository
 
 
+def shown_account(body: dict[str, Any]) -> dict[str, Any]:
+    """The optional account fields account-stats shows (kind, state, storage)."""
+    def count(name: str) -> int | None:
+        return None if body.get(name) is None else v.integer(body[name], name)
+
+    checked = body.get("storage_checked_at")
+    return {"kind": v.text(body.get("kind"), "kind", 32, optional=True),
+            "state": v.text(body.get("state"), "state", 32, optional=True),
+            "storage_limit_bytes": count("storage_limit_bytes"),
+            "storage_usage_bytes": count("storage_usage_bytes"),
+            "storage_checked_at": None if checked is None
+            else v.timestamp(checked, "storage_checked_at").isoformat()}
+
+
 class SyncService:
     def __init__(self, registry: RegistryRepository) -> None:
         self.registry = registry
@@ -16,7 +30,8 @@ class SyncService:
         applied = self.registry.put_account(
             v.ident(account_id, "account id"), v.text(body.get("email"), "email", 320) or "",
             v.integer(body.get("daily_limit_bytes"), "daily_limit_bytes"),
-            v.boolean(body.get("active"), "active"), v.integer(body.get("version"), "version"))
+            v.boolean(body.get("active"), "active"), v.integer(body.get("version"), "version"),
+            shown_account(body))
         return {"applied": applied, "account_id": account_id}
 
     def delete_account(self, account_id: str, version: str | None) -> dict[str, Any]:
@@ -28,7 +43,7 @@ class SyncService:
         applied = self.registry.put_file(
             v.ident(file_id, "file id"), v.text(body.get("name"), "name") or "",
             v.integer(body.get("size"), "size"), v.text(body.get("md5"), "md5", 64, optional=True),
-            v.integer(body.get("version"), "version"))
+            v.integer(body.get("version"), "version"), v.sha256_hex(body.get("sha256")))
         return {"applied": applied, "file_id": file_id}
 
     def delete_file(self, file_id: str, version: str | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from fileserver.errors import BadRequest
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MAX_BIGINT = 2**63 - 1
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def ident(value: Any, field: str) -> str:
@@ -21,6 +22,15 @@ def ident(value: Any, field: str) -> str:
 def integer(value: Any, field: str, low: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_BIGINT:
         raise BadRequest(f"{field} must be an integer >= {low}")
+    return value
+
+
+def sha256_hex(value: Any) -> str | None:
+    """An optional sha-256 as 64 lowercase hex digits."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _SHA256.match(value):
+        raise BadRequest("sha256 must be 64 lowercase hexadecimal digits")
     return value
 
 

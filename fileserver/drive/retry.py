@@ -63,11 +63,23 @@ def error_reason(error: HttpError) -> str:
         return ""
 
 
+def error_message(error: HttpError) -> str:
+    """Google's own ``error.message`` (e.g. "Service Accounts do not have storage quota.
+    ..."), at most 300 characters; "" if the body has none. It never holds a key or token."""
+    try:
+        body = json.loads(error.content or b"{}")
+        return str(body["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
 def classify(exc: BaseException) -> DriveError:
     """Map a failure to its typed error (DriveRetryableError = worth another try)."""
     if isinstance(exc, HttpError):
         status, reason = int(exc.resp.status), error_reason(exc)
         message = f"Drive answered {status} {reason or ''}".strip()
+        google = error_message(exc)
+        message = f"{message}: {google}" if google else message
         if reason in QUOTA_REASONS:
             return DriveQuotaExceeded(message, status, reason)
         if status == 429 or status >= 500 or (status == 403 and reason in RATE_LIMIT_REASONS):
@@ -76,8 +88,20 @@ def classify(exc: BaseException) -> DriveError:
             return DriveNotFound(message, status, reason)
         return DriveFatalError(message, status, reason)
     if isinstance(exc, RefreshError) and not getattr(exc, "retryable", False):
-        return DriveFatalError(f"token refresh failed: {type(exc).__name__}", 401, "authError")
+        return DriveFatalError(f"token refresh failed: {refresh_reason(exc)}", 401, "authError")
     return DriveRetryableError(f"connection error: {type(exc).__name__}")
+
+
+def refresh_reason(exc: RefreshError) -> str:
+    """The token endpoint's OAuth error and description (``invalid_grant: Token has been
+    expired or revoked.``: a revoked refresh token; ``invalid_grant: Invalid JWT
+    Signature.``: a deleted key), or the exception class when the answer had neither."""
+    answer = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], dict) else {}
+    code, description = answer.get("error"), answer.get("error_description")
+    if not isinstance(code, str):
+        return type(exc).__name__
+    text = f"{code}: {description}" if isinstance(description, str) else code
+    return text[:200]
 
 
 def retry_after(exc: BaseException) -> float | None:

@@ -274,14 +274,45 @@ def capacity_plan(rate_bytes_per_second: float, active_accounts: int,
             "accounts_missing_for_target": max(for_target - active_accounts, 0)}
 
 
+USABLE_KINDS = ("authorized_user", "shared_drive", "delegated")
+
+
+def storage_plan(rows: Iterable[Mapping[str, Any]], missing: int) -> dict[str, Any]:
+    """The catalogue ceiling and what to add. Every file is on every account, so the
+    catalogue can grow by at most the smallest free space among active accounts; the
+    ``missing`` accounts are best of the kind whose accounts have the most room (a service
+    account created after 15 April 2025 owns no storage: never a plain one)."""
+    active = [r for r in rows if isinstance(r.get("account_id"), str)
+              and r.get("state", "active") == "active"]
+    known = [r for r in active if not isinstance(r.get("storage_free_bytes"), bool)
+             and isinstance(r.get("storage_free_bytes"), int)]
+    smallest = min(known, key=lambda r: r["storage_free_bytes"], default=None)
+    roomiest = max((r for r in known if r.get("kind") in USABLE_KINDS),
+                   key=lambda r: r["storage_free_bytes"], default=None)
+    states = [r.get("state") for r in rows if isinstance(r.get("account_id"), str)]
+    by_kind: dict[str, int] = {}
+    for row in active:
+        kind = str(row.get("kind") or "unknown")
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    return {"catalogue_ceiling_bytes": smallest["storage_free_bytes"] if smallest else None,
+            "smallest_free_account_id": smallest["account_id"] if smallest else None,
+            "accounts_with_known_storage": len(known), "active_accounts_by_kind": by_kind,
+            "full_accounts": states.count("full"), "paused_accounts": states.count("paused"),
+            "add_accounts": {"count": missing,
+                             "kind": roomiest["kind"] if roomiest else "authorized_user",
+                             "usable_kinds": list(USABLE_KINDS)}}
+
+
 def summary(rows: Iterable[Mapping[str, Any]], now: datetime,
             target: CapacityTarget) -> dict[str, Any]:
     """Every derived figure from the account rows, as stored by the Downloader and served by
     ``stats-summary``. The rows are read after the batch's increments were stored, so they
     already hold them."""
+    rows = list(rows)
     accounts = accounts_today(rows, target.account_daily_limit_bytes)
     projected = projection(accounts, now)
+    capacity = capacity_plan(projected["rate_bytes_per_second"], len(accounts), target)
+    capacity.update(storage_plan(rows, capacity["accounts_missing_for_target"]))
     return {"computed_at": format_utc(now), "day": now.astimezone(UTC).date().isoformat(),
             "share_of_limit": {a.account_id: a.share_of_limit for a in accounts},
-            "balance": balance(accounts), "projection": projected,
-            "capacity": capacity_plan(projected["rate_bytes_per_second"], len(accounts), target)}
+            "balance": balance(accounts), "projection": projected, "capacity": capacity}

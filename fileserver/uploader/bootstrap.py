@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from pymongo import MongoClient
 
 from fileserver import config
-from fileserver.errors import BadRequest
 from fileserver.uploader.crypto import KeyCipher
 from fileserver.uploader.jobs import JobPublisher
+from fileserver.uploader.probe import probe_account
 from fileserver.uploader.registration import DownloaderRegistration
+from fileserver.uploader.repairs import RepairService
 from fileserver.uploader.repository import AccountRepository, BlobStore, FileRepository
 from fileserver.uploader.service import AccountService, FileService, UploadService
 
@@ -26,21 +26,6 @@ class Services:
     accounts: AccountService
     files: FileService
     uploads: UploadService
-
-
-def verify_key(key: dict[str, Any]) -> None:
-    """Fetch an access token with the key (``?verify=true``); 400 if Google refuses it."""
-    from google.auth.exceptions import GoogleAuthError
-    from google.auth.transport.requests import Request
-
-    from fileserver.drive.credentials import credentials_from_key
-    from fileserver.drive.errors import DriveFatalError
-
-    try:
-        credentials_from_key(key).refresh(Request())
-    except (GoogleAuthError, ValueError, DriveFatalError) as exc:
-        # The exception class only: messages of key parsing errors may quote the key.
-        raise BadRequest(f"the key could not be verified ({type(exc).__name__})") from exc
 
 
 _repos_lock = threading.Lock()
@@ -72,6 +57,12 @@ def publisher() -> JobPublisher:
 _wiring = threading.Lock()
 
 
+@functools.cache
+def repair_service() -> RepairService:
+    """Repair requests from the Downloader's prober, published as jobs."""
+    return RepairService(repositories()[1], publisher())
+
+
 def services() -> Services:
     """The process's services, built on the first call (threads wait for one build)."""
     with _wiring:
@@ -84,7 +75,7 @@ def _build_services() -> Services:
     jobs = publisher()
     default_limit = config.int_setting("DEFAULT_DAILY_LIMIT_BYTES", DEFAULT_DAILY_LIMIT)
     max_upload = config.int_setting("MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD)
-    return Services(accounts=AccountService(accounts, jobs, default_limit, verify_key),
+    return Services(accounts=AccountService(accounts, jobs, default_limit, probe_account),
                     files=FileService(files, jobs),
                     uploads=UploadService(accounts, files, blobs, jobs, max_upload,
                                           register=DownloaderRegistration(

@@ -36,6 +36,20 @@ def job_body(kind: str, target_id: str) -> dict[str, Any]:
     return {"kind": kind, field: target_id, "requested_at": now}
 
 
+REPAIR_KIND = "repair-replica"
+REPAIR_REASONS = ("not_found", "download_quota")
+
+
+def repair_job_body(file_id: str, account_id: str, drive_file_id: str,
+                    reason: str) -> dict[str, Any]:
+    """A ``repair-replica`` job: replace the copy ``drive_file_id`` of ``file_id`` on
+    ``account_id`` (gone: ``not_found``, or behind Google's per-file quota page:
+    ``download_quota``) with a fresh server-side copy. Ids only, like every job."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"kind": REPAIR_KIND, "file_id": file_id, "account_id": account_id,
+            "drive_file_id": drive_file_id, "reason": reason, "requested_at": now}
+
+
 def message_id(kind: str, target_id: str, version: int) -> str:
     """``Nats-Msg-Id``: JetStream drops a second publish of the same change."""
     return f"{kind}:{target_id}:{version}"
@@ -56,6 +70,15 @@ class JobPublisher:
         body = json.dumps(job_body(kind, target_id)).encode()
         headers = {"Nats-Msg-Id": message_id(kind, target_id, version)}
         ack = self._run(self._publish(f"jobs.{kind}", body, headers))
+        return int(ack.seq)
+
+    def publish_repair(self, file_id: str, account_id: str, drive_file_id: str,
+                       reason: str) -> int:
+        """Publish one ``repair-replica`` job; a repeat for the same copy within the stream's
+        duplicate window is dropped by JetStream (``Nats-Msg-Id``)."""
+        body = json.dumps(repair_job_body(file_id, account_id, drive_file_id, reason)).encode()
+        headers = {"Nats-Msg-Id": f"{REPAIR_KIND}:{file_id}:{account_id}:{drive_file_id}"}
+        ack = self._run(self._publish(f"jobs.{REPAIR_KIND}", body, headers))
         return int(ack.seq)
 
     async def _publish(self, subject: str, body: bytes, headers: dict[str, str]) -> Any:

@@ -30,7 +30,7 @@ class DownloaderRegistration:
 
     def __call__(self, stored: StoredFile) -> None:
         body = {"name": stored.name, "size": stored.size, "md5": stored.md5,
-                "version": stored.version}
+                "sha256": stored.sha256, "version": stored.version}
         try:
             answer = self.session.put(f"{self.base}/{stored.id}", json=body,
                                       timeout=self.timeout)

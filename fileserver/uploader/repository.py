@@ -22,9 +22,10 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from fileserver.drive.kinds import key_kind
 from fileserver.errors import Conflict, NotFound, PayloadTooLarge
 from fileserver.uploader.crypto import KeyCipher
-from fileserver.uploader.model import Account, StoredFile, utcnow
+from fileserver.uploader.model import SERVING_STATES, Account, StoredFile, utcnow
 
 BLOB_BUCKET = "blobs"
 BLOB_CHUNK_BYTES = 1 << 20  # 1 MiB GridFS chunks
@@ -42,16 +43,24 @@ class AccountRepository:
         self.col.create_index([("state", ASCENDING)], name="state")
 
     def create(self, account_id: str, name: str, key: dict[str, Any],
-               daily_limit_bytes: int) -> Account:
+               daily_limit_bytes: int, email: str | None = None,
+               storage: dict[str, Any] | None = None) -> Account:
+        """A new ``active`` account. ``email``: the account's as Google answered it (an
+        ``authorized_user`` key has none of its own); default the key's ``subject`` or
+        ``client_email``. ``storage``: ``{"limit", "usage"}`` from ``about.get``, if asked."""
         now = utcnow()
-        doc = {"_id": account_id, "email": key["client_email"], "name": name,
+        email = email or key.get("subject") or key["client_email"]
+        doc = {"_id": account_id, "email": email, "name": name, "kind": key_kind(key),
+               "shared_drive_id": key.get("shared_drive_id"), "subject": key.get("subject"),
                "key": self.cipher.encrypt(key), "daily_limit_bytes": daily_limit_bytes,
                "state": "active", "created_at": now, "updated_at": now, "version": 1}
+        if storage is not None:
+            doc["storage"] = {**storage, "checked_at": now}
         try:
             self.col.insert_one(doc)
         except DuplicateKeyError as exc:
-            raise Conflict("an account with this client_email already exists",
-                           details={"email": key["client_email"]}) from exc
+            raise Conflict("an account with this e-mail address already exists",
+                           details={"email": email}) from exc
         return Account.from_doc(doc)
 
     def get(self, account_id: str) -> Account | None:
@@ -65,7 +74,8 @@ class AccountRepository:
         return account
 
     def get_key(self, account_id: str) -> dict[str, Any]:
-        """The decrypted service-account key (for the Drive client only; never log it)."""
+        """The decrypted key, with its shared drive or subject (for the Drive client only;
+        never log it)."""
         doc = self.col.find_one({"_id": account_id}, {"key": 1})
         if doc is None:
             raise NotFound(f"account {account_id} not found")
@@ -84,15 +94,23 @@ class AccountRepository:
     def active_ids(self) -> list[str]:
         return [d["_id"] for d in self.col.find({"state": "active"}, {"_id": 1})]
 
-    def update(self, account_id: str, changes: dict[str, Any]) -> Account:
+    def update(self, account_id: str, changes: dict[str, Any],
+               email: str | None = None) -> Account:
         """Apply ``changes`` (name, daily_limit_bytes, state, key) and bump the version.
 
-        A ``key`` change also changes ``email``; an account being removed cannot change.
+        A ``key`` change also changes ``email`` (``email`` if given: Google's answer), the
+        kind and the shared drive or subject. Setting ``state`` clears the replicator's
+        reason and pause. An account being removed cannot change.
         """
         fields = dict(changes)
         if "key" in fields:
             key = fields.pop("key")
-            fields.update(email=key["client_email"], key=self.cipher.encrypt(key))
+            fields.update(email=email or key.get("subject") or key["client_email"],
+                          key=self.cipher.encrypt(key), kind=key_kind(key),
+                          shared_drive_id=key.get("shared_drive_id"),
+                          subject=key.get("subject"))
+        if "state" in fields:
+            fields.update(state_reason=None, paused_until=None)
         fields["updated_at"] = utcnow()
         try:
             doc = self.col.find_one_and_update(
@@ -100,17 +118,52 @@ class AccountRepository:
                 {"$set": fields, "$inc": {"version": 1}},
                 projection={"key": 0}, return_document=ReturnDocument.AFTER)
         except DuplicateKeyError as exc:
-            raise Conflict("an account with this client_email already exists") from exc
+            raise Conflict("an account with this e-mail address already exists") from exc
         if doc is None:
             self._raise_missing_or_removing(account_id)
         return Account.from_doc(doc)
 
-    def disable_if_active(self, account_id: str) -> Account | None:
-        """State ``disabled`` for an ``active`` account (the replicator, when Google refuses
-        its key); None if it is not active any more. An admin sets it active again."""
+    def set_storage(self, account_id: str, limit: int | None, usage: int) -> None:
+        """Cache ``about.get``'s storage figures with the time they were read (no version
+        bump: they are a measurement, not a change of the account)."""
+        self.col.update_one({"_id": account_id}, {"$set": {"storage": {
+            "limit": limit, "usage": usage, "checked_at": utcnow()}}})
+
+    def add_usage(self, account_id: str, size: int) -> None:
+        """Count a file just placed on the account until the next ``about.get``."""
+        self.col.update_one({"_id": account_id}, {"$inc": {"storage.usage": size}})
+
+    def set_condition(self, account_id: str, state: str, reason: str,
+                      paused_until: str | None = None) -> Account | None:
+        """``full`` or ``paused`` (until ``paused_until``) for an account that serves
+        (active, full or paused), with the reason; None if it is disabled or removed."""
+        if state not in ("full", "paused"):
+            raise ValueError(f"not a condition: {state}")
         doc = self.col.find_one_and_update(
-            {"_id": account_id, "state": "active"},
-            {"$set": {"state": "disabled", "updated_at": utcnow()}, "$inc": {"version": 1}},
+            {"_id": account_id, "state": {"$in": list(SERVING_STATES)}},
+            {"$set": {"state": state, "state_reason": reason[:500],
+                      "paused_until": paused_until, "updated_at": utcnow()},
+             "$inc": {"version": 1}},
+            projection={"key": 0}, return_document=ReturnDocument.AFTER)
+        return Account.from_doc(doc) if doc else None
+
+    def resume(self, account_id: str) -> Account | None:
+        """``full``/``paused`` -> ``active`` (room again, or the pause is over)."""
+        doc = self.col.find_one_and_update(
+            {"_id": account_id, "state": {"$in": ["full", "paused"]}},
+            {"$set": {"state": "active", "state_reason": None, "paused_until": None,
+                      "updated_at": utcnow()}, "$inc": {"version": 1}},
+            projection={"key": 0}, return_document=ReturnDocument.AFTER)
+        return Account.from_doc(doc) if doc else None
+
+    def disable_if_active(self, account_id: str, reason: str = "") -> Account | None:
+        """State ``disabled`` for a serving account (the replicator, when Google refuses its
+        key or its refresh token), with the reason; None if it does not serve any more. An
+        admin sets it active again."""
+        doc = self.col.find_one_and_update(
+            {"_id": account_id, "state": {"$in": list(SERVING_STATES)}},
+            {"$set": {"state": "disabled", "state_reason": reason[:500] or None,
+                      "paused_until": None, "updated_at": utcnow()}, "$inc": {"version": 1}},
             projection={"key": 0}, return_document=ReturnDocument.AFTER)
         return Account.from_doc(doc) if doc else None
 
@@ -170,6 +223,17 @@ class FileRepository:
     def iter_all(self) -> Iterator[StoredFile]:
         for doc in self.col.find({}).sort("_id"):
             yield StoredFile.from_doc(doc)
+
+    def pending_bytes(self) -> dict[str, int]:
+        """Bytes each account is still to receive: files not yet on it (replica ``pending``)
+        of files being replicated. With the cached usage this is what the account will hold."""
+        pending: dict[str, int] = {}
+        for doc in self.col.find({"status": {"$in": ["replicating", "failed"]}},
+                                 {"size": 1, "replicas": 1}):
+            for account_id, replica in (doc.get("replicas") or {}).items():
+                if replica.get("state") == "pending":
+                    pending[account_id] = pending.get(account_id, 0) + int(doc["size"])
+        return pending
 
     def ids_with_status(self, status: str) -> list[str]:
         return [d["_id"] for d in self.col.find({"status": status}, {"_id": 1})]

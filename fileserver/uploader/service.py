@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from fileserver.errors import BadRequest
 from fileserver.uploader import metrics, validation
-from fileserver.uploader.model import FILE_STATUSES, Account, StoredFile, utcnow
+from fileserver.uploader.model import ACCOUNT_STATES, FILE_STATUSES, Account, StoredFile, utcnow
 from fileserver.uploader.repository import SORTS, AccountRepository, BlobStore, FileRepository
+from fileserver.uploader.storage import StoragePlanner
 
 log = logging.getLogger("fileserver.uploader")
 
@@ -24,7 +25,7 @@ class Publisher(Protocol):
     def publish(self, kind: str, target_id: str, version: int) -> int: ...
 
 
-KeyVerifier = Callable[[dict[str, Any]], None]
+Prober = Callable[[dict[str, Any]], Any]  # probe.probe_account: -> ProbeResult
 
 
 def announce(publisher: Publisher, kind: str, target_id: str, version: int) -> bool:
@@ -41,42 +42,68 @@ def announce(publisher: Publisher, kind: str, target_id: str, version: int) -> b
 
 
 class AccountService:
+    """``probe`` checks a key live (``probe.probe_account``): who the account is and whether
+    it can hold files; ``verify=False`` skips it for service-account keys (offline setups)."""
+
     def __init__(self, accounts: AccountRepository, publisher: Publisher,
-                 default_limit: int, verify_key: KeyVerifier) -> None:
+                 default_limit: int, probe: Prober) -> None:
         self.accounts = accounts
         self.publisher = publisher
         self.default_limit = default_limit
-        self.verify_key = verify_key
+        self.probe = probe
 
     def create(self, body: dict[str, Any], verify: bool) -> Account:
-        validation.only_fields(body, {"name", "key", "daily_limit_bytes"})
+        validation.only_fields(body, {"name", "key", "daily_limit_bytes", "shared_drive_id",
+                                      "subject"})
         name = validation.account_name(body.get("name"))
-        key = validation.service_account_key(body.get("key"))
+        key = validation.credential(body.get("key"), body.get("shared_drive_id"),
+                                    body.get("subject"))
         limit = validation.daily_limit(body.get("daily_limit_bytes", self.default_limit))
-        if verify:
-            self.verify_key(key)
-        account = self.accounts.create(uuid.uuid4().hex, name, key, limit)
+        checked = self._check(key, verify)
+        account = self.accounts.create(uuid.uuid4().hex, name, key, limit,
+                                       email=checked.email if checked else None,
+                                       storage=checked.storage if checked else None)
         announce(self.publisher, "account-added", account.id, account.version)
         return account
 
+    def _check(self, key: dict[str, Any], verify: bool) -> Any:
+        if verify:
+            return self.probe(key)
+        if key.get("type") == "authorized_user":
+            raise BadRequest("an authorized_user key is always checked live (its e-mail address "
+                             "is Google's answer): register it without verify=false")
+        return None
+
     def list(self, state: str | None, limit: int, offset: int) -> tuple[list[Account], int]:
-        if state is not None and state not in ("active", "disabled", "removing"):
-            raise BadRequest("state must be active, disabled or removing")
+        if state is not None and state not in ACCOUNT_STATES:
+            raise BadRequest("state must be one of " + ", ".join(ACCOUNT_STATES))
         return self.accounts.list(state, limit, offset)
 
     def get(self, account_id: str) -> Account:
         return self.accounts.require(account_id)
 
     def update(self, account_id: str, body: dict[str, Any], verify: bool) -> Account:
-        validation.only_fields(body, {"name", "key", "daily_limit_bytes", "state"})
+        validation.only_fields(body, {"name", "key", "daily_limit_bytes", "state",
+                                      "shared_drive_id", "subject"})
         if not body:
             raise BadRequest("nothing to change: send name, daily_limit_bytes, state or key")
+        if "key" not in body and ({"shared_drive_id", "subject"} & set(body)):
+            raise BadRequest("send the key together with shared_drive_id or subject")
         checks = {"name": validation.account_name, "daily_limit_bytes": validation.daily_limit,
-                  "state": validation.account_state, "key": validation.service_account_key}
-        changes = {field: checks[field](value) for field, value in body.items()}
-        if verify and "key" in changes:
-            self.verify_key(changes["key"])
-        account = self.accounts.update(account_id, changes)
+                  "state": validation.account_state}
+        changes = {field: checks[field](value) for field, value in body.items()
+                   if field in checks}
+        checked = None
+        if "key" in body:
+            self.accounts.require(account_id)  # 404 before Google is asked anything
+            changes["key"] = validation.credential(body["key"], body.get("shared_drive_id"),
+                                                   body.get("subject"))
+            checked = self._check(changes["key"], verify)
+        account = self.accounts.update(account_id, changes,
+                                       email=checked.email if checked else None)
+        if checked is not None:
+            self.accounts.set_storage(account.id, checked.storage_limit, checked.storage_usage)
+            account = self.accounts.require(account.id)
         announce(self.publisher, "account-updated", account.id, account.version)
         return account
 
@@ -117,7 +144,8 @@ class FileService:
 
 class UploadService:
     """``register`` tells the Downloader about a new file at once (best effort, never raises;
-    see ``registration.DownloaderRegistration``); the replicator does it anyway."""
+    see ``registration.DownloaderRegistration``); the replicator does it anyway. ``planner``
+    refuses (507) a file that does not fit on every active account (``storage``)."""
 
     def __init__(self, accounts: AccountRepository, files: FileRepository, blobs: BlobStore,
                  publisher: Publisher, max_bytes: int,
@@ -128,16 +156,23 @@ class UploadService:
         self.publisher = publisher
         self.max_bytes = max_bytes
         self.register = register
+        self.planner = StoragePlanner(accounts, files)
+
+    def check_room(self, declared_size: int) -> None:
+        """507 before any byte is stored if ``declared_size`` does not fit everywhere."""
+        self.planner.check(declared_size)
 
     def upload(self, name: str, content_type: str, blocks: Iterable[bytes]) -> StoredFile:
         """Store the blocks in GridFS, create the file document, announce ``replicate``.
 
-        Any failure while reading the body removes the chunks already written.
+        Any failure while reading the body removes the chunks already written; so does a
+        body larger than the room the accounts have (a body of undeclared size).
         """
         with self.blobs.writer(name, self.max_bytes) as writer:
             for block in blocks:
                 writer.write(block)
         try:
+            self.planner.check(writer.size)
             stored = self.files.create(self._document(name, content_type, writer))
         except Exception:
             self.blobs.delete(writer.blob_id)
@@ -150,9 +185,7 @@ class UploadService:
 
     def _document(self, name: str, content_type: str, writer: Any) -> dict[str, Any]:
         now = utcnow()
-        pending = {account_id: {"state": "pending", "drive_file_id": None, "updated_at": now}
-                   for account_id in self.accounts.active_ids()}
         return {"_id": uuid.uuid4().hex, "name": name, "size": writer.size,
                 "content_type": content_type, "md5": writer.md5, "sha256": writer.sha256,
-                "status": "replicating", "replicas": pending, "blob_id": writer.blob_id,
-                "created_at": now, "updated_at": now, "version": 1}
+                "status": "replicating", "replicas": self.planner.replica_entries(now),
+                "blob_id": writer.blob_id, "created_at": now, "updated_at": now, "version": 1}

@@ -1,9 +1,11 @@
-"""downloader-sync (admin): versioned, idempotent registry messages from the replicator."""
+"""downloader-sync (admin): versioned, idempotent registry messages from the replicator; and
+``POST /links``, which mints a signed, expiring download link."""
 
 from flask import jsonify, request
 
-from fileserver.downloader.bootstrap import sync_service
+from fileserver.downloader.bootstrap import database, health_service, signer, sync_service
 from fileserver.downloader.http_errors import database_outage_as_503
+from fileserver.downloader.links_http import mint_link
 from fileserver.runtime import function_app, json_body, query_str, require_admin
 
 app = database_outage_as_503(function_app("downloader-sync"))
@@ -49,3 +51,23 @@ def delete_replica(file_id: str, account_id: str):
 @require_admin
 def list_replicas():
     return jsonify(sync_service().replicas(query_str("file_id"), query_str("account_id")))
+
+
+@app.post("/links")
+@require_admin
+def post_link():
+    return jsonify(mint_link(signer(), database(), json_body())), 201
+
+
+@app.get("/health")
+@require_admin
+def replica_health():
+    """Blocked and missing replicas, replicas by state and the daily capacity."""
+    return jsonify(health_service().report(query_str("file_id"), query_str("account_id")))
+
+
+@app.put("/health/clock")
+@require_admin
+def prober_clock():
+    """The prober's clock offset in seconds (tests: moved with the Drive emulator's)."""
+    return jsonify(health_service().set_clock(json_body()))

@@ -1,6 +1,9 @@
-"""drive-accounts (admin): CRUD of the Google Drive service accounts files are replicated to.
+"""drive-accounts (admin): CRUD of the Google Drive accounts files are replicated to.
 
-The key is validated, stored encrypted, and never returned (see docs/uploader.md).
+Three kinds of key (authorized_user; service_account + shared_drive_id; service_account +
+subject) and a plain service account with storage of its own. The key is validated, checked
+live with Google unless ``?verify=false``, stored encrypted, and never returned (see
+docs/uploader.md).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ app = database_outage_as_503(function_app("drive-accounts"))
 
 
 def _verify_flag() -> bool:
-    raw = (request.args.get("verify") or "false").lower()
+    raw = (request.args.get("verify") or "true").lower()
     if raw not in ("true", "false", "1", "0"):
         raise BadRequest("verify must be true or false")
     return raw in ("true", "1")

@@ -1,11 +1,12 @@
-"""files: list and inspect uploaded files (replica progress); rename and delete (admin)."""
+"""files: list and inspect uploaded files (replica progress); rename and delete (admin); repair
+requests from the Downloader's prober (admin)."""
 
 from __future__ import annotations
 
 from flask import jsonify
 
 from fileserver.runtime import function_app, json_body, paging, query_str, require_admin
-from fileserver.uploader.bootstrap import services
+from fileserver.uploader.bootstrap import repair_service, services
 from fileserver.uploader.http_errors import database_outage_as_503
 
 app = database_outage_as_503(function_app("files"))
@@ -33,3 +34,12 @@ def rename_file(file_id: str):
 @require_admin
 def delete_file(file_id: str):
     return jsonify(services().files.delete(file_id).to_json()), 202
+
+
+@app.post("/<file_id>/repairs")
+@require_admin
+def request_repair(file_id: str):
+    """The Downloader's prober asks for a fresh copy of a missing or quota-blocked replica:
+    202 when the repair job is queued, 200 when that copy is no longer the replica."""
+    answer, queued = repair_service().request(file_id, json_body())
+    return jsonify(answer), 202 if queued else 200

@@ -1,7 +1,9 @@
 """upload-file (admin): stream a file into GridFS and start its replication; answers 202.
 
 Body: multipart/form-data with a field ``file``, or the raw bytes with ``?name=`` or
-``X-Filename``. The body is read block by block (never whole in memory).
+``X-Filename``. The body is read block by block (never whole in memory). A declared size
+(Content-Length) that does not fit on every active Drive account is refused with 507 before
+any byte is stored.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ def upload():
         if (request.content_length or 0) > uploads.max_bytes:
             raise PayloadTooLarge(f"the upload exceeds MAX_UPLOAD_BYTES ({uploads.max_bytes})",
                                   details={"max_bytes": uploads.max_bytes})
+        if request.content_length:  # a multipart body's length is a little over its file's
+            uploads.check_room(request.content_length)
         name, content_type, blocks = _body()
         stored = uploads.upload(validation.filename(name), validation.content_type(content_type),
                                 blocks)

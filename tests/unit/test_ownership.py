@@ -25,8 +25,8 @@ RULES: dict[str, tuple[str, ...]] = {
 }
 FUNCTION_OWNERS = {
     "uploader": ("upload-file", "files", "drive-accounts"),
-    "downloader": ("get-url", "downloader-sync", "stats-ingest", "file-stats", "account-stats",
-                   "stats-summary"),
+    "downloader": ("get-url", "download", "downloader-sync", "stats-ingest", "file-stats",
+                   "account-stats", "stats-summary"),
     "stats": ("stats-compute",),
     "platform": ("echo",),  # the gateway tests' and benchmarks' trivial function
 }

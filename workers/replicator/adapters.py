@@ -12,19 +12,27 @@ from fileserver.uploader.model import StoredFile
 from fileserver.uploader.repository import AccountRepository, FileRepository
 from workers.replicator.model import Account, FileRecord, Replica
 
+UNPLACED = ("full", "paused", "failed")
+
 
 def to_account(account: UploaderAccount) -> Account:
+    storage = account.storage
     return Account(account.id, account.email, account.state, account.version,
-                   account.daily_limit_bytes)
+                   account.daily_limit_bytes, storage.free, account.paused_until, account.kind,
+                   storage.limit, storage.usage, storage.checked_at)
 
 
 def to_record(stored: StoredFile) -> FileRecord:
-    """Only ``ready`` replicas with a Drive id count as held by an account."""
+    """Only ``ready`` replicas with a Drive id count as held by an account; ``full``,
+    ``paused`` and ``failed`` entries are the accounts that cannot hold it now."""
     replicas = {account_id: Replica(account_id, replica.drive_file_id)
                 for account_id, replica in stored.replicas.items()
                 if replica.state == "ready" and replica.drive_file_id}
+    unplaced = {account_id: replica.state for account_id, replica in stored.replicas.items()
+                if replica.state in UNPLACED}
     return FileRecord(stored.id, stored.name, stored.size, stored.md5, stored.content_type,
-                      stored.status, stored.version, stored.blob_id, replicas)
+                      stored.status, stored.version, stored.blob_id, replicas,
+                      sha256=stored.sha256, unplaced=unplaced, entries=tuple(stored.replicas))
 
 
 class MongoAccounts:
@@ -41,9 +49,24 @@ class MongoAccounts:
     def finish_removal(self, account_id: str) -> None:
         self.repository.finish_removal(account_id)
 
-    def disable(self, account_id: str) -> Account | None:
-        found = self.repository.disable_if_active(account_id)
+    def disable(self, account_id: str, reason: str = "") -> Account | None:
+        found = self.repository.disable_if_active(account_id, reason)
         return to_account(found) if found else None
+
+    def set_condition(self, account_id: str, state: str, reason: str,
+                      paused_until: str | None = None) -> Account | None:
+        found = self.repository.set_condition(account_id, state, reason, paused_until)
+        return to_account(found) if found else None
+
+    def resume(self, account_id: str) -> Account | None:
+        found = self.repository.resume(account_id)
+        return to_account(found) if found else None
+
+    def set_storage(self, account_id: str, limit: int | None, usage: int) -> None:
+        self.repository.set_storage(account_id, limit, usage)
+
+    def add_usage(self, account_id: str, size: int) -> None:
+        self.repository.add_usage(account_id, size)
 
 
 class MongoFiles:
@@ -62,6 +85,9 @@ class MongoFiles:
 
     def remove_replica(self, file_id: str, account_id: str) -> None:
         self.repository.remove_replica(file_id, account_id)
+
+    def mark_unplaced(self, file_id: str, account_id: str, state: str) -> None:
+        self.repository.set_replica(file_id, account_id, None, state)
 
     def mark_uploaded(self, file_id: str) -> bool:
         return self.repository.mark_uploaded(file_id)

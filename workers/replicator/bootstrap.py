@@ -7,13 +7,15 @@ from dataclasses import dataclass
 
 from fileserver import config
 from workers.replicator.cleanup import Cleaner
+from workers.replicator.conditions import DAILY_UPLOAD_CAP, AccountConditions, ConditionSettings
 from workers.replicator.consumer import ConsumerSettings, JobConsumer
 from workers.replicator.downloader_client import DownloaderSyncClient
 from workers.replicator.handlers import JobHandlers
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.metrics import ReplicatorMetrics
 from workers.replicator.reconcile import Reconciler
-from workers.replicator.replication import Replicator
+from workers.replicator.repair import Repairer
+from workers.replicator.replication import ReplicationSettings, Replicator
 
 
 @dataclass
@@ -36,6 +38,20 @@ def consumer_settings() -> ConsumerSettings:
         grace=config.float_setting("REPLICATOR_GRACE_SECONDS", 20.0))
 
 
+def replication_settings() -> ReplicationSettings:
+    return ReplicationSettings(
+        width=max(1, config.int_setting("REPLICATOR_COPY_WIDTH", 8)),
+        max_reuploads=max(0, config.int_setting("REPLICATOR_MAX_REUPLOADS_PER_FILE", 0)))
+
+
+def condition_settings() -> ConditionSettings:
+    return ConditionSettings(
+        pause_seconds=config.float_setting("REPLICATOR_PAUSE_SECONDS", 60.0),
+        pause_cap_seconds=config.float_setting("REPLICATOR_PAUSE_CAP_SECONDS", 3600.0),
+        daily_upload_cap=config.int_setting("DRIVE_DAILY_UPLOAD_CAP_BYTES", DAILY_UPLOAD_CAP),
+        storage_refresh_seconds=config.float_setting("STORAGE_REFRESH_SECONDS", 300.0))
+
+
 def build() -> Worker:
     from fileserver.uploader.bootstrap import repositories
     from workers.replicator.adapters import DriveClients, MongoAccounts, MongoFiles
@@ -46,10 +62,13 @@ def build() -> Worker:
     downloader = DownloaderSyncClient(config.gateway_url(), config.secret("admin-token"))
     metrics = ReplicatorMetrics()
     cleaner = Cleaner(files, accounts, blobs, drives, downloader)
+    conditions = AccountConditions(accounts, files, downloader, drives, metrics,
+                                   condition_settings())
     replicator = Replicator(files, accounts, blobs, drives, downloader, metrics,
-                            on_deleted=cleaner.delete_file)
+                            on_deleted=cleaner.delete_file, settings=replication_settings(),
+                            conditions=conditions)
     handlers = JobHandlers(files, accounts, drives, downloader, replicator, cleaner,
-                           KeyedLocks())
+                           KeyedLocks(), Repairer(files, accounts, drives, downloader, metrics))
     reconciler = Reconciler(files, accounts, drives, downloader, handlers, metrics)
     consumer = JobConsumer(consumer_settings(), handlers.handle, metrics)
     return Worker(metrics, handlers, reconciler, consumer,

@@ -60,7 +60,10 @@ class DownloaderSyncClient:
     def put_account(self, account: Account) -> None:
         self._call("PUT", f"/accounts/{account.id}", json={
             "email": account.email, "daily_limit_bytes": account.daily_limit_bytes,
-            "active": account.active, "version": account.version})
+            "active": account.serving, "version": account.version, "kind": account.kind,
+            "state": account.state, "storage_limit_bytes": account.storage_limit,
+            "storage_usage_bytes": account.storage_usage,
+            "storage_checked_at": account.storage_checked_at})
 
     def delete_account(self, account_id: str, version: int) -> None:
         self._call("DELETE", f"/accounts/{account_id}", params={"version": version})
@@ -68,7 +71,7 @@ class DownloaderSyncClient:
     def put_file(self, record: FileRecord) -> None:
         self._call("PUT", f"/files/{record.id}", json={
             "name": record.name, "size": record.size, "md5": record.md5,
-            "version": record.version})
+            "sha256": record.sha256, "version": record.version})
 
     def delete_file(self, file_id: str, version: int) -> None:
         self._call("DELETE", f"/files/{file_id}", params={"version": version})

@@ -47,3 +47,22 @@ def is_permanent(exc: BaseException) -> bool:
 def is_key_rejected(exc: BaseException) -> bool:
     """Google refused the account's key (token refresh failed: revoked, deleted, wrong key)."""
     return "DriveFatalError" in _names(exc) and getattr(exc, "reason", "") == "authError"
+
+
+def is_storage_full(exc: BaseException) -> bool:
+    """Drive has no room on this account (``storageQuotaExceeded``): that account is full."""
+    return _is_drive(exc) and getattr(exc, "reason", "") == "storageQuotaExceeded"
+
+
+def is_rate_limited(exc: BaseException) -> bool:
+    """A rate limit that outlived the client's retries on this account: Drive's per-user rate
+    limits and its 750 GB/day upload cap answer ``userRateLimitExceeded`` alike."""
+    return _is_drive(exc) and (getattr(exc, "reason", "") in RATE_REASONS
+                               or getattr(exc, "status", 0) == 429)
+
+
+RATE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
+
+
+def _is_drive(exc: BaseException) -> bool:
+    return any(name.startswith("Drive") for name in _names(exc))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from workers.replicator.cleanup import REMOVING, Cleaner
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.ports import AccountStore, Downloader, DriveFactory, FileStore
+from workers.replicator.repair import KIND as REPAIR_KIND
+from workers.replicator.repair import Repairer, parse_repair
 from workers.replicator.replication import Replicator
 
 log = logging.getLogger("replicator.handlers")
@@ -24,11 +27,15 @@ class Job:
     kind: str
     target_id: str
     requested_at: datetime | None
+    body: dict[str, Any] = field(default_factory=dict, compare=False)  # repair-replica's
 
 
 def parse_job(body: dict[str, Any]) -> Job:
     """Validate a job body; a malformed job is permanent (it will never become valid)."""
     kind = body.get("kind")
+    if kind == REPAIR_KIND:  # workers/replicator/repair.py
+        return Job(kind, parse_repair(body).file_id, _parse_time(body.get("requested_at")),
+                   body)
     if kind not in FILE_KINDS + ACCOUNT_KINDS:
         raise PermanentError(f"unknown job kind {kind!r}")
     key = "file_id" if kind in FILE_KINDS else "account_id"
@@ -50,7 +57,7 @@ def _parse_time(raw: Any) -> datetime | None:
 class JobHandlers:
     def __init__(self, files: FileStore, accounts: AccountStore, drives: DriveFactory,
                  downloader: Downloader, replicator: Replicator, cleaner: Cleaner,
-                 locks: KeyedLocks) -> None:
+                 locks: KeyedLocks, repairer: Repairer | None = None) -> None:
         self.files = files
         self.accounts = accounts
         self.drives = drives
@@ -58,6 +65,7 @@ class JobHandlers:
         self.replicator = replicator
         self.cleaner = cleaner
         self.locks = locks
+        self.repairer = repairer
         self._table: dict[str, Callable[[str], str]] = {
             "replicate": self.replicate, "delete-file": self.delete_file,
             "rename-file": self.rename_file, "account-added": self.account_added,
@@ -65,7 +73,16 @@ class JobHandlers:
         }
 
     def handle(self, job: Job) -> str:
+        if job.kind == REPAIR_KIND:
+            return self.repair(job)
         return self._table[job.kind](job.target_id)
+
+    def repair(self, job: Job) -> str:
+        """A fresh copy for a missing or quota-blocked replica (workers/replicator/repair.py)."""
+        if self.repairer is None:
+            raise PermanentError("this replicator does not repair replicas")
+        with self.locks.hold(job.target_id):
+            return self.repairer.repair(parse_repair(job.body))
 
     def replicate(self, file_id: str) -> str:
         with self.locks.hold(file_id):
@@ -95,21 +112,27 @@ class JobHandlers:
         return self.backfill(account_id)
 
     def backfill(self, account_id: str) -> str:
-        """Copy every wanted file missing on the account; one bad file does not stop the rest."""
+        """Copy every wanted file missing on the account, ``width`` files at a time (the
+        replicator's width); one bad file does not stop the rest."""
         missing = [record.id for record in self.files.iter_all()
                    if record.wanted and account_id not in record.replicas]
-        failures = 0
-        for file_id in missing:
-            try:
-                self.replicate(file_id)
-            except PermanentError:
-                log.exception("file %s cannot be backfilled", file_id)
-            except Exception:
-                failures += 1
-                log.exception("backfill of %s to %s failed; will retry", file_id, account_id)
+        width = max(1, self.replicator.settings.width)
+        with ThreadPoolExecutor(min(width, max(1, len(missing))), "backfill") as pool:
+            results = list(pool.map(self._backfill_one, missing, [account_id] * len(missing)))
+        failures = results.count(False)
         if failures:
             raise TransientError(f"{failures} of {len(missing)} files not yet backfilled")
         return "backfilled"
+
+    def _backfill_one(self, file_id: str, account_id: str) -> bool:
+        try:
+            self.replicate(file_id)
+        except PermanentError:
+            log.exception("file %s cannot be backfilled", file_id)
+        except Exception:
+            log.exception("backfill of %s to %s failed; will retry", file_id, account_id)
+            return False
+        return True
 
     def account_removed(self, account_id: str) -> str:
         return self.cleaner.remove_account(account_id)
@@ -122,3 +145,12 @@ class JobHandlers:
             return self.cleaner.remove_account(account_id)
         self.downloader.put_account(account)
         return self.backfill(account_id) if account.active else "updated"
+
+    def resume(self, account_id: str) -> str:
+        """A full or paused account that can take files again: active, then backfilled."""
+        account = self.accounts.resume(account_id)
+        if account is None:
+            return "skipped"
+        log.info("account %s (%s) is active again; backfilling it", account.id, account.email)
+        self.downloader.put_account(account)
+        return self.backfill(account_id)

@@ -39,6 +39,22 @@ class ReplicatorMetrics:
         self.accounts_disabled = Counter(
             "fileserver_replication_accounts_disabled_total",
             "Accounts disabled because Google refused their key", registry=reg)
+        self.account_conditions = Counter(
+            "fileserver_replication_account_conditions_total",
+            "Accounts set full (storageQuotaExceeded) or paused (rate limit, daily upload cap)",
+            ["state"], registry=reg)
+        self.accounts_by_state = Gauge("fileserver_accounts_by_state",
+                                       "Drive accounts per state (active, full, paused, ...)",
+                                       ["state"], registry=reg)
+        self.reuploads = Counter(
+            "fileserver_replication_reuploads_total",
+            "Copies Drive refused, by what followed: a re-upload from the VPS (done) or none "
+            "because REPLICATOR_MAX_REUPLOADS_PER_FILE was reached (refused)",
+            ["outcome"], registry=reg)
+        self.account_outcomes = Counter(
+            "fileserver_replication_account_outcomes_total",
+            "Per-account outcomes of replication (done, full, paused, refused, failed)",
+            ["outcome"], registry=reg)
         self.repairs = Counter("fileserver_reconcile_repairs_total", "Drift repaired",
                                ["action"], registry=reg)
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 ACTIVE = "active"
+FULL = "full"
+PAUSED = "paused"
+SERVING = (ACTIVE, FULL, PAUSED)  # accounts whose replicas get-url may hand out
 REPLICATING = "replicating"
 UPLOADED = "uploaded"
 DELETING = "deleting"
@@ -22,10 +25,22 @@ class Account:
     state: str
     version: int
     daily_limit_bytes: int
+    storage_free: int | None = None  # about.get's limit - usage, as last cached (None: unknown)
+    paused_until: str | None = None
+    kind: str = "service_account"
+    storage_limit: int | None = None
+    storage_usage: int = 0
+    storage_checked_at: str | None = None
 
     @property
     def active(self) -> bool:
+        """Receives new files."""
         return self.state == ACTIVE
+
+    @property
+    def serving(self) -> bool:
+        """Keeps serving what it holds (active, full or paused)."""
+        return self.state in SERVING
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,11 @@ class FileRecord:
     version: int
     blob_id: str | None
     replicas: dict[str, Replica] = field(default_factory=dict)
+    sha256: str | None = None  # sent to the Downloader (the redirector's Repr-Digest)
+    # Accounts that cannot hold the file now: account id -> "full", "paused" or "failed"
+    # (a copy Drive refused and no re-upload allowed); the file is uploaded without them.
+    unplaced: dict[str, str] = field(default_factory=dict)
+    entries: tuple[str, ...] = ()  # every account the file lists, whatever the entry's state
 
     @property
     def wanted(self) -> bool:

@@ -12,7 +12,15 @@ from dataclasses import dataclass, field
 from workers.replicator.cleanup import REMOVING
 from workers.replicator.handlers import JobHandlers
 from workers.replicator.metrics import ReplicatorMetrics
-from workers.replicator.model import DELETING, UPLOADED, Account, DriveFile, FileRecord
+from workers.replicator.model import (
+    DELETING,
+    FULL,
+    PAUSED,
+    UPLOADED,
+    Account,
+    DriveFile,
+    FileRecord,
+)
 from workers.replicator.ports import AccountStore, Downloader, DriveFactory, FileStore, drive_file
 from workers.replicator.replication import delete_quietly
 
@@ -39,6 +47,7 @@ def plan(files: list[FileRecord], accounts: list[Account], registry: dict[Key, s
     """What to repair. ``listings`` holds only the accounts that could be listed."""
     result = Plan(remove_accounts={a.id for a in accounts if a.state == REMOVING})
     active = [account for account in accounts if account.active]
+    serving = {account.id for account in accounts if account.serving}
     by_id = {record.id: record for record in files}
     for record in files:
         if record.status == DELETING:
@@ -48,7 +57,7 @@ def plan(files: list[FileRecord], accounts: list[Account], registry: dict[Key, s
     for key in registry:
         record, account_id = by_id.get(key[0]), key[1]
         if record is None or not record.wanted or account_id not in record.replicas \
-                or account_id not in {a.id for a in active}:
+                or account_id not in serving:
             result.unregister.add(key)
     for account_id, listing in listings.items():
         for item in listing:
@@ -100,7 +109,7 @@ class Reconciler:
                     for item in self.downloader.replicas()}
         listings: dict[str, list[DriveFile]] = {}
         for account in accounts:
-            if account.active:
+            if account.serving:
                 try:
                     drive = self.drives.for_account(account)
                     listings[account.id] = [drive_file(raw) for raw in drive.list_files()]
@@ -112,11 +121,27 @@ class Reconciler:
         """One pass; returns the plan it carried out (errors are logged, not raised)."""
         files, accounts, registry, listings = self.snapshot()
         self._count_statuses(files)
+        self._resume_accounts(files, accounts)
         todo = plan(files, accounts, registry, listings)
         if todo.size():
             log.info("reconcile: %s", {k: len(v) for k, v in vars(todo).items() if v})
         self._apply(todo, {a.id: a for a in accounts})
         return todo
+
+    def _resume_accounts(self, files: list[FileRecord], accounts: list[Account]) -> None:
+        """Full accounts with room again and paused ones whose pause is over: active, then
+        backfilled (``JobHandlers.resume``)."""
+        for account in accounts:
+            if account.state not in (FULL, PAUSED):
+                continue
+            missing = [r.size for r in files if r.wanted and account.id not in r.replicas]
+            if self.handlers.replicator.conditions.resumable(account, min(missing, default=0)):
+                self._try("resume_account", self.handlers.resume, account.id)
+        states: dict[str, int] = {}
+        for account in self.accounts.list_all():
+            states[account.state] = states.get(account.state, 0) + 1
+        for state in ("active", FULL, PAUSED, "disabled", REMOVING):
+            self.metrics.accounts_by_state.labels(state=state).set(states.get(state, 0))
 
     def _count_statuses(self, files: list[FileRecord]) -> None:
         counts: dict[str, int] = {"replicating": 0, "uploaded": 0, "deleting": 0, "failed": 0}
@@ -149,7 +174,9 @@ class Reconciler:
             log.warning("reconcile %s %s failed: %s: %s", action, args, type(exc).__name__, exc)
 
     def _register(self, key: Key, drive_id: str, account: Account) -> None:
-        url = self.drives.for_account(account).download_url(drive_id)
+        record = self.files.get(key[0])  # its size chooses the link form (large files)
+        url = self.drives.for_account(account).download_url(
+            drive_id, record.size if record else None)
         self.downloader.put_replica(key[0], key[1], drive_id, url)
 
     def _delete_orphan(self, drive_id: str, account: Account, file_id: str) -> None:

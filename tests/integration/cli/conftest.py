@@ -51,7 +51,8 @@ def emulator_key(live_stack: LocalStack, folder: Path) -> Path:
     """A service-account key minted by the Drive emulator, saved as a file like an operator's."""
     emulator = live_stack.component("drive-emulator")["url"]
     email = f"cli-{secrets.token_hex(4)}@cli-test.iam.gserviceaccount.com"
-    resp = requests.post(f"{emulator}/_emulator/accounts", json={"email": email}, timeout=30)
+    resp = requests.post(f"{emulator}/_emulator/accounts",  # legacy: owns files (pre-2025)
+                         json={"email": email, "legacy": True}, timeout=30)
     resp.raise_for_status()
     path = folder / f"{email.split('@')[0]}.json"
     path.write_text(json.dumps(resp.json()))

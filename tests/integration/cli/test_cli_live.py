@@ -50,7 +50,9 @@ def test_accounts_add_ls_rm(cli: Cli, live_stack: LocalStack, tmp_path: Path) ->
     assert twice.code == errors.EXIT_CONFLICT and twice.err.startswith(
         "fileserver: error: conflict:")
     table = cli("accounts", "ls").out
-    assert table.splitlines()[0].split() == ["ID", "EMAIL", "NAME", "LIMIT/DAY", "STATE"]
+    assert table.splitlines()[0].split() == ["ID", "EMAIL", "NAME", "KIND", "STORAGE",
+                                             "LIMIT/DAY", "STATE"]
+    assert "service_account" in table and "/16.1 GB" in table  # 15 GiB, measured live
     assert mine[0]["id"] in table
     removed = cli("accounts", "rm", mine[0]["id"])
     assert removed.code == 0 and "removing account" in removed.out
@@ -62,7 +64,7 @@ def test_accounts_add_rejects_a_file_that_is_not_a_key(cli: Cli, tmp_path: Path)
     bad = tmp_path / "key.json"
     bad.write_text("not json")
     result = cli("accounts", "add", str(bad))
-    assert result.code == errors.EXIT_USAGE and "not a JSON service-account key" in result.err
+    assert result.code == errors.EXIT_USAGE and "not a JSON key file" in result.err
     missing = cli("accounts", "add", str(tmp_path / "absent.json"))
     assert missing.code == errors.EXIT_USAGE and "cannot read" in missing.err
     wrong = tmp_path / "wrong.json"
@@ -160,8 +162,8 @@ def test_url_and_reports_count_it(cli: Cli, two_accounts: list[Path], tmp_path: 
     assert row.split()[1:3] == ["counted.bin", "5"]
     accounts = cli("report", "accounts", "--json").json()
     assert sum(a["downloads"] for a in accounts) >= 5
-    assert cli("report", "accounts").out.splitlines()[0].split()[:3] == [
-        "ACCOUNT", "EMAIL", "DOWNLOADS"]
+    assert cli("report", "accounts").out.splitlines()[0].split()[:6] == [
+        "ACCOUNT", "EMAIL", "KIND", "STATE", "STORAGE", "DOWNLOADS"]
 
 
 def file_downloads(cli: Cli, file_id: str) -> int:

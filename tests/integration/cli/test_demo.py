@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -27,6 +28,10 @@ def test_demo_shows_the_operator_commands(live_stack: LocalStack, monkeypatch,
         assert command in out, command
     assert "every file is uploaded on every account" in out
     assert "sha256 and md5 match" in out and "downloaded.bin is identical to demo-20MB.bin" in out
+    if shutil.which("curl"):  # above the 100 MB threshold, through the redirector
+        assert "$ curl -sSL -o demo-101MB.bin.curl " in out and "/function/download/" in out
+        assert "the bare /uc link saved" in out and "the virus-scan warning page" in out
+        assert "matches the upload's" in out
     counted = next(line for line in out.splitlines() if "downloads counted" in line).split()
     assert counted[0] == counted[-1].rstrip(")")  # every URL handed out was counted
     assert "demo done." in out

@@ -86,8 +86,8 @@ def test_daily_download_quota_of_the_owner_and_next_utc_day(emulator: DriveEmula
     for _ in range(3):  # 0, 400 KB, 800 KB already used: still under 1 MB
         assert requests.get(url, timeout=10).content == data
     refused = requests.get(url, timeout=10)
-    assert refused.status_code == 403
-    assert refused.json()["error"]["errors"][0]["reason"] == "downloadQuotaExceeded"
+    assert refused.status_code == 403  # a public link answers Google's HTML quota page
+    assert "Too many users have viewed or downloaded this file" in refused.text
     day = usage(emulator, key["client_email"])["utc_day"]
     requests.put(f"{emulator.url}_emulator/clock", json={"offset_seconds": 86400}, timeout=10)
     try:
@@ -164,7 +164,7 @@ def test_head_on_the_public_link_is_not_metered(emulator: DriveEmulator, make_cl
     client, key = make_client()
     uploaded = client.upload(io.BytesIO(b"h" * 5000), 5000, "h.bin", "text/plain", {})
     client.share_public(uploaded.id)
-    head = requests.head(client.download_url(uploaded.id), timeout=10)
+    head = requests.head(client.download_url(uploaded.id), allow_redirects=True, timeout=10)
     assert head.status_code == 200 and head.headers["Content-Length"] == "5000"
     assert usage(emulator, key["client_email"])["downloaded_today_bytes"] == 0
     requests.get(client.download_url(uploaded.id), timeout=10)

@@ -25,7 +25,7 @@ def test_files_and_an_open_upload_session_survive_a_restart(tmp_path: Path) -> N
     first = DriveEmulator(tmp_path / "data", port, tmp_path / "one.log")
     first.start(timeout=30)
     try:
-        key = first.create_account()
+        key = first.create_account(legacy=True)
         client = DriveClient(key, first.url, policy=QUICK)
         kept = client.upload(io.BytesIO(b"kept"), 4, "kept.txt", "text/plain", {})
         data = os.urandom(300 * 1024)
@@ -60,12 +60,12 @@ def _start_session(client: DriveClient, data: bytes) -> str:
 
 
 def test_concurrent_clients_upload_and_copy(emulator: DriveEmulator, fast_policy) -> None:
-    source_key = emulator.create_account()
+    source_key = emulator.create_account(legacy=True)
     source = DriveClient(source_key, emulator.url, policy=fast_policy)
     data = os.urandom(512 * 1024)
     original = source.upload(io.BytesIO(data), len(data), "c.bin", "application/octet-stream",
                              {"fileserver_id": "c"})
-    keys = [emulator.create_account() for _ in range(6)]
+    keys = [emulator.create_account(legacy=True) for _ in range(6)]
     for key in keys:
         source.share_with(original.id, key["client_email"])
 
@@ -82,7 +82,7 @@ def test_concurrent_clients_upload_and_copy(emulator: DriveEmulator, fast_policy
 
 
 def test_metadata_only_multipart_and_permissions(emulator: DriveEmulator) -> None:
-    key = emulator.create_account()
+    key = emulator.create_account(legacy=True)
     client = DriveClient(key, emulator.url, policy=QUICK)
     files = client._service.files()
     empty = files.create(body={"name": "empty", "appProperties": {"k": "v"}},
@@ -101,27 +101,3 @@ def test_metadata_only_multipart_and_permissions(emulator: DriveEmulator) -> Non
     assert requests.get(client.download_url(small["id"]), timeout=10).status_code == 404
     with pytest.raises(Exception, match="404"):
         perms.delete(fileId=small["id"], permissionId="anyoneWithLink").execute()
-
-
-def test_optional_virus_scan_warning_until_confirmed(tmp_path: Path) -> None:
-    emulator = DriveEmulator(tmp_path / "data", free_port(), tmp_path / "e.log",
-                             scan_warning_bytes=1000)
-    emulator.start(timeout=30)
-    try:
-        key = emulator.create_account()
-        client = DriveClient(key, emulator.url, policy=QUICK)
-        big = client.upload(io.BytesIO(b"b" * 2000), 2000, "big.bin", "text/plain", {})
-        small = client.upload(io.BytesIO(b"s" * 10), 10, "small.bin", "text/plain", {})
-        for uploaded in (big, small):
-            client.share_public(uploaded.id)
-        assert requests.get(client.download_url(small.id), timeout=10).content == b"s" * 10
-        warning = requests.get(client.download_url(big.id), timeout=10)
-        assert warning.headers["Content-Type"].startswith("text/html")
-        assert "confirm=t" in warning.text
-        confirmed = requests.get(client.download_url(big.id) + "&confirm=t", timeout=10)
-        assert confirmed.content == b"b" * 2000
-        usage = requests.get(f"{emulator.url}_emulator/accounts/{key['client_email']}",
-                             timeout=10).json()
-        assert usage["downloaded_today_bytes"] == 2010  # the warning page is not metered
-    finally:
-        emulator.stop()

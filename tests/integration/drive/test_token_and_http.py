@@ -42,7 +42,7 @@ def get_token(key: dict, assertion: str) -> requests.Response:
 
 @pytest.fixture(scope="module")
 def key(emulator: DriveEmulator) -> dict:
-    return emulator.create_account()
+    return emulator.create_account(legacy=True)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_token_flow_gives_an_expiring_bearer_token(emulator: DriveEmulator, key:
 
 def test_token_refused_for_a_wrong_signature_or_an_old_jwt(emulator: DriveEmulator,
                                                           key: dict) -> None:
-    other = emulator.create_account()
+    other = emulator.create_account(legacy=True)
     forged = get_token(key, signed_jwt(key, sign_with=other))
     assert forged.status_code == 400 and forged.json()["error"] == "invalid_grant"
     old = get_token(key, signed_jwt(key, issued=time.time() - 7200))

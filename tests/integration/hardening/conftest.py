@@ -75,7 +75,8 @@ class Api:
         """A Drive account issued by the emulator, registered with the Uploader; its id."""
         email = f"{name}-{uuid.uuid4().hex[:8]}@hardening.iam.gserviceaccount.com"
         emulator = self.stack.env["DRIVE_API_ROOT"].rstrip("/")
-        key = requests.post(f"{emulator}/_emulator/accounts", json={"email": email}, timeout=30)
+        key = requests.post(f"{emulator}/_emulator/accounts",  # legacy: owns files (pre-2025)
+                            json={"email": email, "legacy": True}, timeout=30)
         key.raise_for_status()
         created = requests.post(self.url("/function/drive-accounts/"), headers=self.admin,
                                 json={"name": name, "key": key.json()}, timeout=30)

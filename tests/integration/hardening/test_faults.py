@@ -204,3 +204,61 @@ def test_every_fault_under_load_converges_without_loss_or_double_count(fault_sta
     assert set(accepted) <= uploaded
     for account_id, held in drive_copies(api).items():
         assert held == Counter(uploaded), f"{account_id}: duplicate or orphan Drive files"
+
+
+def replica_ids(api: Api, file_id: str) -> dict[str, str]:
+    """``{account_id: drive_file_id}`` of the file's ready copies (the Uploader's view)."""
+    file = requests.get(api.url(f"/function/files/{file_id}"), timeout=30).json()
+    return {r["account_id"]: r["drive_file_id"] for r in file["replicas"]["accounts"]
+            if r["state"] == "ready"}
+
+
+def block_on_first_account(api: Api, file_ids: list[str]) -> set[str]:
+    """Google's per-file quota page on the first account's copy of each file (emulator
+    admin op); the Drive ids blocked."""
+    emulator = api.stack.env["DRIVE_API_ROOT"].rstrip("/")
+    account = sorted(api.keys)[0]
+    blocked = set()
+    for file_id in file_ids:
+        drive_id = replica_ids(api, file_id).get(account)
+        if drive_id is None:
+            continue
+        requests.put(f"{emulator}/_emulator/files/{drive_id}/download-quota",
+                     json={"blocked": True}, timeout=30).raise_for_status()
+        blocked.add(drive_id)
+    return blocked
+
+
+def test_blocked_replicas_under_load_lose_nothing():
+    """The blocked-replica fault: while uploads and get-url calls run, Google's quota page
+    appears on one account's copy of every file uploaded so far. The prober finds them, the
+    replicator resets each by a fresh copy; afterwards nothing is lost (every upload
+    uploaded, every URL counted once), no blocked copy is handed out, and each account holds
+    exactly one copy of every file (the blocked ones deleted)."""
+    with api_on_own_stack("blocked-fault") as api:
+        for n in range(ACCOUNTS):
+            api.add_account(f"blocked-{n}")
+        with Workload(api) as load:
+            wait_until(lambda: len(load.accepted) >= 6, 120, interval=0.5)
+            api.wait_uploaded(list(load.accepted[:6]), timeout=120)
+            blocked = block_on_first_account(api, list(load.accepted[:6]))
+            time.sleep(20)
+        accepted = list(load.accepted)
+        assert len(blocked) == 6 and sum(load.handed_out.values()) >= 20
+        assert not [outcome for outcome in load.refused if outcome.endswith(" 500")]
+        api.wait_uploaded(accepted, timeout=240)
+        check_counts(api, load.handed_out, load.unanswered)
+
+        def reset() -> bool:
+            current = {d for f in accepted for d in replica_ids(api, f).values()}
+            return not current & blocked
+
+        wait_until(reset, 240, interval=2)
+        for file_id in accepted[:6]:
+            links = {requests.get(api.url("/function/get-url/"), params={"id": file_id},
+                                  timeout=30).json()["url"] for _ in range(2 * ACCOUNTS)}
+            assert not {url for url in links if any(d in url for d in blocked)}
+        uploaded = uploaded_files(api)
+        assert set(accepted) <= uploaded
+        wait_until(lambda: all(held == Counter(uploaded)
+                               for held in drive_copies(api).values()), 60, interval=2)

@@ -60,11 +60,14 @@ def need_admin(headers: Any) -> None:
 def accounts_api(method: str, rest: str, body: Any, query: dict[str, str]) -> tuple[int, Any]:
     if rest == "/" and method == "POST":
         name, key = body.get("name"), body.get("key")
-        if not name or not isinstance(key, dict) or "client_email" not in key:
+        if not name or not isinstance(key, dict) or not (
+                "client_email" in key or "refresh_token" in key):
             raise ApiError(400, "name and key are required")
-        if any(a["email"] == key["client_email"] for a in ACCOUNTS.values()):
+        email = key.get("client_email") or key.get("account")  # Drive's answer for a user
+        if any(a["email"] == email for a in ACCOUNTS.values()):
             raise ApiError(409, "account exists")
-        acc = {"id": uuid.uuid4().hex, "email": key["client_email"], "name": name,
+        kind = "authorized_user" if key.get("type") == "authorized_user" else "service_account"
+        acc = {"id": uuid.uuid4().hex, "email": email, "name": name, "kind": kind,
                "daily_limit_bytes": 10**11, "state": "active", "version": 1}
         ACCOUNTS[acc["id"]] = acc
         for file_id in list(FILES):
@@ -153,6 +156,27 @@ def get_url(query: dict[str, str]) -> tuple[int, Any]:
                  "event_id": uuid.uuid4().hex}
 
 
+def redirect(method: str, rest: str) -> tuple[int, dict[str, str]]:
+    """The download redirector: 302 and its headers; a GET counts like get-url, HEAD not."""
+    file_id = rest.strip("/").split("/")[0]
+    doc = FILES.get(file_id)
+    if doc is None or doc["status"] == "deleting":
+        raise ApiError(404, "no such file")
+    if not doc["replicas"]:
+        raise ApiError(409, "no replica yet")
+    if method == "GET":
+        _status, chosen = get_url({"id": file_id})
+        account = chosen["account_id"]
+    else:
+        account = doc["replicas"][0]
+    others = [a for a in doc["replicas"] if a != account]
+    headers = {"Location": f"http://drive/uc?id=d-{account}", "Repr-Digest": "sha-256=:AA==:"}
+    if others:
+        headers["Link"] = ", ".join(f"<http://drive/uc?id=d-{a}>; rel=duplicate; pri={n}"
+                                    for n, a in enumerate(others, start=2))
+    return 302, headers
+
+
 def stats_row(key: str, id_field: str) -> dict[str, Any]:
     n = DOWNLOADS.get(key, 0)
     return {id_field: key, "downloads": n, "mb_today": n * 0.001, "mb_total": n * 0.001}
@@ -185,6 +209,10 @@ def dispatch(method: str, path: str, headers: Any, raw: bytes) -> tuple[int, Any
     is_json = "application/json" in headers.get("Content-Type", "")
     if raw and not is_json and "multipart" not in headers.get("Content-Type", ""):
         raise ApiError(415, "send JSON with Content-Type: application/json")
+    if parts.path == "/_emulator/accounts" and json.loads(raw or b"{}").get("kind") == "user":
+        return 201, {"type": "authorized_user", "client_id": "c", "client_secret": "s",
+                     "refresh_token": f"1//{uuid.uuid4().hex}",
+                     "account": f"u-{uuid.uuid4().hex[:8]}@gmail.example"}
     if parts.path == "/_emulator/accounts":
         email = f"sa-{uuid.uuid4().hex[:8]}@emulator.iam.gserviceaccount.com"
         pem = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
@@ -216,6 +244,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path.startswith("/function/download/") and "/_/" not in self.path:
+            return self._redirect()
         try:
             with LOCK:
                 status, data = dispatch(self.command, self.path, self.headers, raw)
@@ -230,7 +260,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(out)
 
-    do_GET = do_POST = do_PATCH = do_DELETE = _serve  # noqa: N815
+    def _redirect(self) -> None:
+        try:
+            with LOCK:
+                status, headers = redirect(self.command, self.path[len("/function/download"):])
+            body = b""
+        except ApiError as exc:
+            status, headers = exc.status, {"Content-Type": "application/json"}
+            body = json.dumps({"error": {"code": exc.status, "message": str(exc)}}).encode()
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_HEAD = _serve  # noqa: N815
 
     def log_message(self, *args: object) -> None:
         pass

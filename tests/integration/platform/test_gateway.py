@@ -10,6 +10,7 @@ import nats
 import pytest
 import requests
 
+from devstack.gateway import _forwarded
 from devstack.stack import Stack
 
 from .conftest import CallbackSink
@@ -36,6 +37,27 @@ def test_proxy_keeps_method_path_query_headers_and_body(gateway: str, method: st
     assert seen["headers"]["X-Custom"] == "kept"
     assert seen["size"] == len(body)
     assert seen["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_proxy_forwards_the_client_address_as_the_openfaas_gateway_does(gateway: str) -> None:
+    """X-Forwarded-For: the peer as ``ip:port`` when the request has none, else the client's
+    own header untouched (handlers/forwarding_proxy.go); X-Forwarded-Host likewise."""
+    seen = requests.get(f"{gateway}/function/echo", timeout=10).json()["headers"]
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", seen["X-Forwarded-For"])
+    assert seen["X-Forwarded-Host"] == gateway.removeprefix("http://")
+    own = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1", "X-Forwarded-Host": "files.example"}
+    seen = requests.get(f"{gateway}/function/echo", headers=own, timeout=10).json()["headers"]
+    assert (seen["X-Forwarded-For"], seen["X-Forwarded-Host"]) == (
+        "203.0.113.7, 10.0.0.1", "files.example")
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({"REMOTE_ADDR": "192.0.2.1", "REMOTE_PORT": "5000"}, "192.0.2.1:5000"),
+    ({"REMOTE_ADDR": "2001:db8::1", "REMOTE_PORT": "443"}, "[2001:db8::1]:443"),  # Go's form
+    ({"REMOTE_ADDR": "192.0.2.1"}, "192.0.2.1"),
+])
+def test_forwarded_for_is_written_as_go_writes_remote_addr(environ: dict, expected: str) -> None:
+    assert _forwarded({}, environ)["X-Forwarded-For"] == expected
 
 
 @pytest.mark.parametrize("status", [201, 204, 400, 404, 418, 500])

@@ -16,8 +16,9 @@ def test_a_refused_key_disables_its_account_and_nothing_waits_on_it(live_stack, 
     gateway, emulator = live_stack.gateway_url, live_stack.component("drive-emulator")["url"]
     admin = {"Authorization": f"Bearer {live_stack.admin_token}"}
 
-    def add(key: dict, name: str) -> str:
+    def add(key: dict, name: str, verify: bool = True) -> str:
         created = requests.post(f"{gateway}/function/drive-accounts/", headers=admin,
+                                params={"verify": str(verify).lower()},
                                 json={"name": name, "key": key}, timeout=30)
         assert created.status_code == 201, created.text
         account_id = created.json()["id"]
@@ -25,10 +26,12 @@ def test_a_refused_key_disables_its_account_and_nothing_waits_on_it(live_stack, 
             f"{gateway}/function/drive-accounts/{account_id}", headers=admin, timeout=30))
         return account_id
 
-    good = add(requests.post(f"{emulator}/_emulator/accounts", json={}, timeout=10).json(), "ok")
-    forged = requests.post(f"{emulator}/_emulator/accounts", json={}, timeout=10).json()
+    legacy = {"legacy": True}  # service accounts from before the 2025 cutoff own files
+    good = add(requests.post(f"{emulator}/_emulator/accounts", json=legacy, timeout=10).json(),
+               "ok")
+    forged = requests.post(f"{emulator}/_emulator/accounts", json=legacy, timeout=10).json()
     forged["private_key"] = make_key(forged["client_email"])["private_key"]  # not its key
-    refused = add(forged, "refused")
+    refused = add(forged, "refused", verify=False)  # else refused at registration already
 
     stored = requests.post(f"{gateway}/function/upload-file/", headers=admin, timeout=60,
                            params={"name": "refused-key.bin"}, data=os.urandom(50_000)).json()

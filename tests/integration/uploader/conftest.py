@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -32,6 +33,7 @@ class UploaderStack:
     nats_url: str
     admin: dict[str, str]
     env: dict[str, str]
+    drive: Any = None  # the Drive emulator the live key checks talk to (DRIVE_API_ROOT)
 
     def db(self):
         return MongoClient(self.mongo_url)[self.db_name]
@@ -59,7 +61,11 @@ def start_function(name: str, env: dict[str, str], log: Path) -> tuple[int, str]
 
 @pytest.fixture(scope="module")
 def uploader(mongo_server, nats_server, tmp_path_factory) -> Iterator[UploaderStack]:
+    from emulators.drive.server import DriveEmulator
+
     base = tmp_path_factory.mktemp("uploader")
+    drive = DriveEmulator(base / "drive", free_port(), base / "drive.log")
+    drive.start()
     secrets = base / "secrets"
     secrets.mkdir()
     (secrets / "admin-token").write_text(TOKEN)
@@ -70,7 +76,7 @@ def uploader(mongo_server, nats_server, tmp_path_factory) -> Iterator[UploaderSt
            "MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "LOG_LEVEL": "DEBUG",
            # No Downloader here: upload-file's best-effort registration is refused at once
            # (port 9, discard), never sent to a stack that may run on the default 8080.
-           "GATEWAY_URL": "http://127.0.0.1:9"}
+           "GATEWAY_URL": "http://127.0.0.1:9", "DRIVE_API_ROOT": drive.url}
     pids: list[int] = []
     urls: dict[str, str] = {}
     logs = {name: base / f"{name}.log" for name in FUNCTIONS}
@@ -79,10 +85,11 @@ def uploader(mongo_server, nats_server, tmp_path_factory) -> Iterator[UploaderSt
             pid, urls[name] = start_function(name, env, logs[name])
             pids.append(pid)
         yield UploaderStack(urls, logs, mongo_server.url, db_name, nats_server.url,
-                            {"Authorization": f"Bearer {TOKEN}"}, env)
+                            {"Authorization": f"Bearer {TOKEN}"}, env, drive)
     finally:
         for pid in pids:
             stop_pid(pid)
+        drive.stop()
 
 
 def read_jobs(nats_url: str, kind: str) -> list[tuple[dict, dict]]:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import requests
 
 from tests.integration.uploader.conftest import make_key, read_jobs
 
 
-def _create(stack, name="acc", key=None, **extra):
+def _create(stack, name="acc", key=None, verify=False, **extra):
+    """Register ``key`` (default: a well-formed key Google never issued, so unchecked)."""
     key = key or make_key(f"sa-{uuid.uuid4().hex[:8]}@proj.iam.gserviceaccount.com")
     response = requests.post(stack.urls["drive-accounts"] + "/", headers=stack.admin,
-                             json={"name": name, "key": key, **extra}, timeout=10)
+                             params={"verify": str(verify).lower()},
+                             json={"name": name, "key": key, **extra}, timeout=30)
     return response, key
 
 
@@ -23,8 +26,10 @@ def test_create_get_list_update_delete(uploader):
     account = response.json()
     assert account["email"] == key["client_email"] and account["state"] == "active"
     assert account["version"] == 1 and account["daily_limit_bytes"] == 5 * 10**9
-    assert set(account) == {"id", "email", "name", "daily_limit_bytes", "state", "version",
-                            "created_at", "updated_at"}
+    assert set(account) == {"id", "email", "name", "kind", "shared_drive_id", "subject",
+                            "daily_limit_bytes", "state", "state_reason", "paused_until",
+                            "storage", "version", "created_at", "updated_at"}
+    assert account["kind"] == "service_account" and account["storage"]["limit_bytes"] is None
     got = requests.get(f"{url}/{account['id']}", headers=uploader.admin, timeout=10).json()
     assert got == account
     listed = requests.get(url + "/?state=active&limit=500", headers=uploader.admin,
@@ -95,15 +100,46 @@ def test_bad_input_is_400_with_json_error(uploader):
                             timeout=10).status_code == 400
 
 
-def test_verify_rejects_a_key_whose_token_endpoint_fails(uploader):
-    response, _ = _create(uploader, name="verified")
-    assert response.status_code == 201
-    url = uploader.urls["drive-accounts"] + "/?verify=true"
+def test_a_key_whose_token_endpoint_is_unreachable_is_400_not_stored(uploader):
     key = make_key(f"v-{uuid.uuid4().hex[:8]}@p.iam.gserviceaccount.com")
-    refused = requests.post(url, headers=uploader.admin, json={"name": "v", "key": key},
-                            timeout=30)
-    assert refused.status_code == 400
-    assert "could not be verified" in refused.json()["error"]["message"]
+    refused, _ = _create(uploader, name="v", key=key, verify=True)
+    assert refused.status_code == 400, refused.text
+    assert "token_uri could not be reached" in refused.json()["error"]["message"]
+    assert uploader.db()["accounts"].find_one({"email": key["client_email"]}) is None
+
+
+def test_a_key_google_refuses_is_400_with_its_oauth_error(uploader):
+    forged = uploader.drive.create_account(legacy=True)
+    forged["private_key"] = make_key(forged["client_email"])["private_key"]  # not its key
+    refused, _ = _create(uploader, name="forged", key=forged, verify=True)
+    assert refused.status_code == 400, refused.text
+    message = refused.json()["error"]["message"]
+    assert "Google refused the key" in message and "invalid_grant" in message
+    assert forged["private_key"].splitlines()[1] not in refused.text
+
+
+@pytest.mark.parametrize("fields", [{}, {"legacy": True, "storage_limit_bytes": 0}],
+                         ids=["after-the-cutoff", "no-room"])
+def test_a_service_account_without_storage_is_422_pointing_at_the_three_kinds(uploader, fields):
+    key = uploader.drive.create_account(**fields)
+    refused, _ = _create(uploader, name="no-storage", key=key, verify=True)
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "unprocessable"
+    assert error["details"]["reason"] == "storageQuotaExceeded"
+    for words in ("no Drive storage", "authorized_user", "shared_drive_id", "subject"):
+        assert words in error["message"]
+    if not fields:  # Google's own words reach the operator
+        assert "Service Accounts do not have storage quota" in error["message"]
+    assert uploader.db()["accounts"].find_one({"email": key["client_email"]}) is None
+
+
+def test_an_authorized_user_key_cannot_skip_the_live_check(uploader):
+    key = {"type": "authorized_user", "client_id": "c", "client_secret": "GOCSPX-x",
+           "refresh_token": "1//x"}
+    refused, _ = _create(uploader, name="user", key=key, verify=False)
+    assert refused.status_code == 400 and "checked live" in refused.json()["error"]["message"]
+    assert "GOCSPX" not in refused.text
 
 
 def test_auth_and_not_found(uploader):
@@ -117,18 +153,59 @@ def test_auth_and_not_found(uploader):
         assert response.status_code == 404, method
 
 
-def test_verify_accepts_a_key_the_drive_emulator_issued(uploader, tmp_path):
-    from devstack.process import free_port
-    from emulators.drive.server import DriveEmulator
+def test_a_key_the_drive_emulator_issued_is_checked_and_its_storage_cached(uploader):
+    key = uploader.drive.create_account(
+        legacy=True, email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com",
+        storage_limit_bytes=40 * 10**6)
+    response = requests.post(uploader.urls["drive-accounts"] + "/", headers=uploader.admin,
+                             json={"name": "emu", "key": key}, timeout=30)  # verify: default
+    assert response.status_code == 201, response.text
+    account = response.json()
+    assert account["email"] == key["client_email"] and account["kind"] == "service_account"
+    storage = account["storage"]
+    assert storage["limit_bytes"] == 40 * 10**6 and storage["usage_bytes"] == 0
+    assert storage["free_bytes"] == 40 * 10**6 and storage["checked_at"]
+    requests.delete(f"{uploader.urls['drive-accounts']}/{account['id']}",
+                    headers=uploader.admin, timeout=10)
+    usage = requests.get(f"{uploader.drive.url}_emulator/accounts/{key['client_email']}",
+                         timeout=10).json()
+    assert usage["files"] == 0 and usage["uploaded_bytes"] == 1  # the probe, deleted
 
-    emulator = DriveEmulator(tmp_path / "drive", free_port(), tmp_path / "drive.log")
-    emulator.start()
-    try:
-        key = emulator.create_account(email=f"e{uuid.uuid4().hex[:8]}@emu.iam.gserviceaccount.com")
-        response = requests.post(uploader.urls["drive-accounts"] + "/?verify=true",
-                                 headers=uploader.admin, json={"name": "emu", "key": key},
-                                 timeout=30)
-        assert response.status_code == 201, response.text
-        assert response.json()["email"] == key["client_email"]
-    finally:
-        emulator.stop()
+
+def test_each_kind_is_checked_live_and_stored_with_its_kind(uploader):
+    drive = uploader.drive
+    member, outsider = drive.create_account(), drive.create_account()
+    shared = drive.create_shared_drive({member["client_email"]: "organizer"})
+    created, _ = _create(uploader, name="shared", key=member, verify=True,
+                         shared_drive_id=shared["id"])
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["kind"] == "shared_drive" and body["shared_drive_id"] == shared["id"]
+    assert body["storage"]["limit_bytes"] is None  # the drive's pooled storage: not reported
+    not_member, _ = _create(uploader, name="outsider", key=outsider, verify=True,
+                            shared_drive_id=shared["id"])
+    assert not_member.status_code == 422, not_member.text
+    assert "not a member" in not_member.json()["error"]["message"]
+
+    delegating = drive.create_account()
+    subject = drive.create_oauth_user(workspace=True)["account"]
+    ungranted, _ = _create(uploader, name="no-grant", key=delegating, verify=True,
+                           subject=subject)
+    assert ungranted.status_code == 400 and "unauthorized_client" in ungranted.text
+    drive.grant_delegation(delegating)
+    granted, _ = _create(uploader, name="delegated", key=delegating, verify=True, subject=subject)
+    assert granted.status_code == 201, granted.text
+    assert granted.json()["kind"] == "delegated" and granted.json()["email"] == subject
+
+    user = drive.create_oauth_user(storage_limit_bytes=40 * 10**6)
+    person, _ = _create(uploader, name="person", key=user, verify=True)
+    assert person.status_code == 201, person.text
+    assert person.json()["email"] == user["account"] and person.json()["kind"] == "authorized_user"
+    assert person.json()["storage"]["limit_bytes"] == 40 * 10**6
+    stored = uploader.db()["accounts"].find_one({"_id": person.json()["id"]})
+    assert user["refresh_token"] not in str(stored) and user["client_secret"] not in str(stored)
+    for text in (person.text, uploader.log_text()):
+        assert user["refresh_token"] not in text and user["client_secret"] not in text
+    for answer in (created, granted, person):
+        requests.delete(f"{uploader.urls['drive-accounts']}/{answer.json()['id']}",
+                        headers=uploader.admin, timeout=10)

@@ -32,9 +32,10 @@ def _chunk_count(stack) -> int:
 
 
 def test_multipart_upload_is_stored_hashed_and_announced(uploader):
-    account = requests.post(uploader.urls["drive-accounts"] + "/", headers=uploader.admin,
+    account = requests.post(uploader.urls["drive-accounts"] + "/?verify=false",
+                            headers=uploader.admin, timeout=10,
                             json={"name": "u", "key": make_key(f"u{uuid.uuid4().hex[:6]}@p.io")},
-                            timeout=10).json()
+                            ).json()
     data = os.urandom(3 * 1024 * 1024 + 123)
     response = _upload(uploader, data, name="../../etc/My\x07 Report.pdf")
     assert response.status_code == 202, response.text
@@ -185,3 +186,40 @@ def test_mongo_outage_is_a_clear_503(uploader, tmp_path, function, method, path)
         assert "127.0.0.1" not in response.text and "Traceback" not in response.text
     finally:
         stop_pid(pid)
+
+
+def test_an_upload_that_does_not_fit_every_active_account_is_507_before_any_byte(uploader):
+    """Two accounts of 5 MB: 3 MB fits; a second 3 MB does not (the first is still on its
+    way to them, pending), neither declared (507 before the body) nor chunked (507 after it,
+    its chunks removed); nothing lands in GridFS."""
+    accounts = uploader.urls["drive-accounts"]
+    ids = []
+    for n in range(2):
+        key = uploader.drive.create_account(legacy=True, storage_limit_bytes=5_000_000)
+        created = requests.post(accounts + "/", headers=uploader.admin, timeout=30,
+                                json={"name": f"small{n}", "key": key})
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    try:
+        first = requests.post(uploader.urls["upload-file"] + "/?name=a.bin", timeout=30,
+                              headers=uploader.admin, data=os.urandom(3_000_000))
+        assert first.status_code == 202, first.text
+        before = _chunk_count(uploader)
+        second = requests.post(uploader.urls["upload-file"] + "/?name=b.bin", timeout=30,
+                               headers=uploader.admin, data=os.urandom(3_000_000))
+        assert second.status_code == 507, second.text
+        error = second.json()["error"]
+        assert error["code"] == "insufficient_storage" and error["details"]["size"] == 3_000_000
+        short = {item["account_id"]: item for item in error["details"]["accounts"]}
+        assert set(short) == set(ids)
+        assert short[ids[0]]["free_bytes"] == 2_000_000
+        assert short[ids[0]]["short_by_bytes"] == 1_000_000
+        chunked = requests.post(uploader.urls["upload-file"] + "/?name=c.bin", timeout=30,
+                                headers=uploader.admin,
+                                data=(b"\4" * 100_000 for _ in range(30)))
+        assert chunked.status_code == 507
+        assert _chunk_count(uploader) == before
+        assert uploader.db()["files"].count_documents({"name": {"$in": ["b.bin", "c.bin"]}}) == 0
+    finally:
+        for account_id in ids:
+            requests.delete(f"{accounts}/{account_id}", headers=uploader.admin, timeout=10)

@@ -25,6 +25,7 @@ NOT_DEPLOYED = {"echo": "a test function of the local stack and the benchmarks' 
 LOCAL_ONLY = {
     "DRIVE_API_ROOT": "Drive emulator root; unset means real Google",
     "DRIVE_WEB_ROOT": "emulator download links; unset means drive.google.com",
+    "DRIVE_USERCONTENT_ROOT": "emulator large-file links; unset means drive.usercontent.google.com",
     "PORT": "passed as --port by the template's fprocess",
     "FUNCTION_HOST": "passed as --host by the template's fprocess",
 }
@@ -83,7 +84,8 @@ def test_every_secret_the_function_reads_is_mounted(name):
 def test_no_environment_overrides_a_secret_url_or_points_at_the_emulator():
     for name, spec in stack_functions().items():
         env = function_env(spec)
-        assert not set(env) & (set(FROM_SECRET) | {"DRIVE_API_ROOT", "DRIVE_WEB_ROOT"}), name
+        assert not set(env) & (set(FROM_SECRET) | {"DRIVE_API_ROOT", "DRIVE_WEB_ROOT",
+                                                   "DRIVE_USERCONTENT_ROOT"}), name
 
 
 def test_hosts_and_ports_are_faasd_services():

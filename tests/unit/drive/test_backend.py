@@ -17,7 +17,8 @@ from emulators.drive.uploads import Uploads
 
 
 def _account(backend: Backend, email: str, **limits: int) -> str:
-    backend.accounts.create({"email": email, **limits}, "http://emu/token")
+    """A service account created before the cutoff (it owns files in its own drive)."""
+    backend.accounts.create({"email": email, "legacy": True, **limits}, "http://emu/token")
     return email
 
 

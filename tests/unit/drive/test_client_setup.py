@@ -49,3 +49,25 @@ def test_bad_keys_are_fatal_and_not_echoed(key: object) -> None:
 def test_chunk_size_follows_drives_256_kib_rule() -> None:
     with pytest.raises(ValueError):
         DriveClient(fake_key(), "http://emu/", chunk_size=1000)
+
+
+def test_large_files_get_the_link_that_skips_the_scan_warning(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    key = fake_key()
+    for name in ("DRIVE_WEB_ROOT", "DRIVE_API_ROOT", "DRIVE_USERCONTENT_ROOT",
+                 "DRIVE_LARGE_FILE_BYTES"):
+        monkeypatch.delenv(name, raising=False)
+    client = DriveClient(key)
+    assert client.download_url("ID", 100 * 1000 * 1000) == \
+        "https://drive.google.com/uc?id=ID&export=download"
+    assert client.download_url("ID", 100 * 1000 * 1000 + 1) == \
+        "https://drive.usercontent.google.com/download?id=ID&export=download&confirm=t"
+    monkeypatch.setenv("DRIVE_LARGE_FILE_BYTES", "10")
+    assert client.download_url("ID", 11).endswith("/download?id=ID&export=download&confirm=t")
+    assert client.download_url("ID", 10) == "https://drive.google.com/uc?id=ID&export=download"
+    monkeypatch.setenv("DRIVE_API_ROOT", "http://127.0.0.1:19070")
+    assert DriveClient(key).download_url("ID", 11) == \
+        "http://127.0.0.1:19070/uc?id=ID&export=download&confirm=t"
+    monkeypatch.setenv("DRIVE_USERCONTENT_ROOT", "http://127.0.0.1:19071/")
+    assert DriveClient(key).download_url("ID", 11) == \
+        "http://127.0.0.1:19071/download?id=ID&export=download&confirm=t"

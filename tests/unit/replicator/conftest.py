@@ -32,6 +32,18 @@ class DriveFatalError(Exception):
     reason = "authError"  # the fake's only fatal error: a refused key
 
 
+class DriveQuotaExceeded(Exception):
+    """Named like fileserver.drive's: a full account answers storageQuotaExceeded."""
+
+    reason = "storageQuotaExceeded"
+
+
+class DriveRateLimited(DriveRetryableError):
+    """A rate limit (or the daily upload cap) that outlived the client's retries."""
+
+    reason = "userRateLimitExceeded"
+
+
 @dataclass
 class FakeDriveFile:
     id: str
@@ -60,6 +72,9 @@ class FakeCloud:
         self.copied_bytes = 0
         self.copy_error: Exception | None = None
         self.unreachable: set[str] = set()
+        self.storage_limit: dict[str, int] = {}  # account id -> bytes it may hold
+        self.rate_limited: set[str] = set()
+        self.copy_calls: list[str] = []  # account ids, in the order their copies started
 
     def of(self, owner: str) -> list[FakeDriveFile]:
         return [f for f in self.files.values() if f.owner == owner]
@@ -73,6 +88,21 @@ class FakeDrive:
     def _check(self) -> None:
         if self.account.id in self.cloud.unreachable:
             raise DriveFatalError("invalid_grant")
+
+    def _check_room(self, size: int) -> None:
+        if self.account.id in self.cloud.rate_limited:
+            raise DriveRateLimited("User rate limit exceeded.")
+        limit = self.cloud.storage_limit.get(self.account.id)
+        if limit is not None and self.used() + size > limit:
+            raise DriveQuotaExceeded("The user's Drive storage quota has been exceeded.")
+
+    def used(self) -> int:
+        return sum(len(f.data) for f in self.cloud.of(self.account.id))
+
+    def about(self) -> dict[str, Any]:
+        self._check()
+        return {"email": self.account.email, "storage_limit":
+                self.cloud.storage_limit.get(self.account.id), "storage_usage": self.used()}
 
     def _get(self, file_id: str) -> FakeDriveFile:
         found = self.cloud.files.get(file_id)
@@ -88,15 +118,19 @@ class FakeDrive:
     def upload(self, stream: IO[bytes], size: int, name: str, mime_type: str,
                app_properties: dict[str, str]) -> dict[str, Any]:
         self._check()
+        self._check_room(size)
         data = stream.read()
         self.cloud.uploaded_bytes += len(data)
         return self._create(name, data, app_properties)
 
     def copy(self, file_id: str, name: str, app_properties: dict[str, str]) -> dict[str, Any]:
         self._check()
+        self.cloud.copy_calls.append(self.account.id)
         source = self.cloud.files.get(file_id)
         if self.cloud.copy_error is not None:
             raise self.cloud.copy_error
+        if source is not None:
+            self._check_room(len(source.data))
         if source is None or (
                 self.account.email not in source.readers and not source.public):
             raise DriveNotFound(file_id)
@@ -126,7 +160,7 @@ class FakeDrive:
         self._get(file_id)
         del self.cloud.files[file_id]
 
-    def download_url(self, file_id: str) -> str:
+    def download_url(self, file_id: str, size: int | None = None) -> str:
         return f"http://drive.test/uc?id={file_id}&export=download"
 
 
@@ -141,6 +175,9 @@ class FakeDriveFactory:
 class FakeAccountStore:
     def __init__(self) -> None:
         self.accounts: dict[str, Account] = {}
+        self.reasons: dict[str, str] = {}
+        self.storage: dict[str, tuple[int | None, int]] = {}
+        self.usage_added: dict[str, int] = {}
 
     def add(self, account_id: str, state: str = "active") -> Account:
         account = Account(account_id, f"{account_id}@sa.test", state, 1, 10**11)
@@ -160,11 +197,35 @@ class FakeAccountStore:
     def finish_removal(self, account_id: str) -> None:
         self.accounts.pop(account_id, None)
 
-    def disable(self, account_id: str) -> Account | None:
-        if self.accounts.get(account_id) is None or not self.accounts[account_id].active:
+    def disable(self, account_id: str, reason: str = "") -> Account | None:
+        if self.accounts.get(account_id) is None or not self.accounts[account_id].serving:
             return None
         self.set_state(account_id, "disabled")
+        self.reasons[account_id] = reason
         return self.accounts[account_id]
+
+    def set_condition(self, account_id: str, state: str, reason: str,
+                      paused_until: str | None = None) -> Account | None:
+        if self.accounts.get(account_id) is None or not self.accounts[account_id].serving:
+            return None
+        self.set_state(account_id, state)
+        self.accounts[account_id] = replace(self.accounts[account_id], paused_until=paused_until)
+        self.reasons[account_id] = reason
+        return self.accounts[account_id]
+
+    def resume(self, account_id: str) -> Account | None:
+        if self.accounts[account_id].state not in ("full", "paused"):
+            return None
+        self.set_state(account_id, "active")
+        return self.accounts[account_id]
+
+    def set_storage(self, account_id: str, limit: int | None, usage: int) -> None:
+        self.storage[account_id] = (limit, usage)
+        free = None if limit is None else limit - usage
+        self.accounts[account_id] = replace(self.accounts[account_id], storage_free=free)
+
+    def add_usage(self, account_id: str, size: int) -> None:
+        self.usage_added[account_id] = self.usage_added.get(account_id, 0) + size
 
 
 class FakeBlobStore:
@@ -185,10 +246,13 @@ class FakeFileStore:
         self.failed: dict[str, str] = {}
         self.after_set_replica: Any = None
 
-    def add(self, file_id: str, data: bytes, name: str = "f.bin") -> FileRecord:
+    def add(self, file_id: str, data: bytes, name: str = "f.bin",
+            entries: tuple[str, ...] = ()) -> FileRecord:
+        """A new upload; ``entries``: the accounts it starts ``pending`` on."""
         self.blobs.blobs[f"blob-{file_id}"] = data
         record = FileRecord(file_id, name, len(data), hashlib.md5(data).hexdigest(),
-                            "application/octet-stream", REPLICATING, 1, f"blob-{file_id}")
+                            "application/octet-stream", REPLICATING, 1, f"blob-{file_id}",
+                            entries=entries)
         self.records[file_id] = record
         return record
 
@@ -202,17 +266,31 @@ class FakeFileStore:
     def iter_all(self):
         return iter(list(self.records.values()))
 
+    def _entry(self, file_id: str, account_id: str, drive_file_id: str | None,
+               state: str | None) -> None:
+        """Set (state ready/full/paused/failed) or drop (state None) one account's entry."""
+        record = self.records[file_id]
+        replicas = {k: v for k, v in record.replicas.items() if k != account_id}
+        unplaced = {k: v for k, v in record.unplaced.items() if k != account_id}
+        entries = tuple(a for a in record.entries if a != account_id)
+        if state == "ready":
+            replicas[account_id] = Replica(account_id, drive_file_id)
+        elif state is not None:
+            unplaced[account_id] = state
+        entries += (account_id,) if state is not None else ()
+        self.records[file_id] = replace(record, replicas=replicas, unplaced=unplaced,
+                                        entries=entries)
+
     def set_replica(self, file_id: str, account_id: str, drive_file_id: str) -> None:
-        replicas = dict(self.records[file_id].replicas)
-        replicas[account_id] = Replica(account_id, drive_file_id)
-        self.records[file_id] = replace(self.records[file_id], replicas=replicas)
+        self._entry(file_id, account_id, drive_file_id, "ready")
         if self.after_set_replica:
             self.after_set_replica(file_id, account_id)
 
     def remove_replica(self, file_id: str, account_id: str) -> None:
-        record = self.records[file_id]
-        replicas = {k: v for k, v in record.replicas.items() if k != account_id}
-        self.records[file_id] = replace(record, replicas=replicas)
+        self._entry(file_id, account_id, None, None)
+
+    def mark_unplaced(self, file_id: str, account_id: str, state: str) -> None:
+        self._entry(file_id, account_id, None, state)
 
     def mark_uploaded(self, file_id: str) -> bool:
         if self.records[file_id].status == "deleting":

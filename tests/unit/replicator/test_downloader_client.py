@@ -47,7 +47,10 @@ def test_calls_follow_the_contract():
     method, url, kwargs = session.sent[0]
     assert (method, url) == ("PUT", "http://gw/function/downloader-sync/accounts/a1")
     assert kwargs["json"] == {"email": "a@x", "daily_limit_bytes": 99, "active": False,
-                              "version": 3}
+                              "version": 3, "kind": "service_account", "state": "disabled",
+                              "storage_limit_bytes": None, "storage_usage_bytes": 0,
+                              "storage_checked_at": None}
+    assert Account("a2", "b@x", "full", 4, 99).serving  # sent as active: it still serves
     assert session.sent[1][2]["params"] == {"file_id": "f"}
     assert session.headers["Authorization"] == "Bearer tok"
 

@@ -66,12 +66,40 @@ def test_duplicate_and_corrupt_copies_are_removed(world):
     assert_fully_replicated(world, "f1")
 
 
-def test_copy_failure_falls_back_to_upload(world):
+def test_copies_need_no_per_user_share_the_public_source_is_enough(world):
+    world.files.add("f1", b"q" * 300)
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+    assert all(not f.readers for f in world.cloud.files.values())  # nobody was shared it
+
+
+def test_a_refused_copy_is_not_silently_reuploaded_by_default(world):
+    world.files.add("f1", b"z" * 100)
+    world.cloud.copy_error = world.cloud.NotFound("copy refused")
+    assert world.replicator.replicate("f1") == "uploaded"  # on the account that can hold it
+    record = world.files.get("f1")
+    assert set(record.replicas) == {"acc1"}
+    assert record.unplaced == {"acc2": "failed", "acc3": "failed", "acc4": "failed"}
+    assert world.cloud.uploaded_bytes == 100  # once, to the source account
+    assert world.metrics.reuploads.labels(outcome="refused")._value.get() == 3
+    assert world.metrics.reuploads.labels(outcome="done")._value.get() == 0
+    world.cloud.copy_error = None  # reconciliation's next try copies it
+    world.replicator.replicate("f1")
+    assert set(world.files.get("f1").replicas) == {"acc1", "acc2", "acc3", "acc4"}
+
+
+def test_reuploads_instead_of_refused_copies_are_capped_and_counted(world):
+    from workers.replicator.replication import ReplicationSettings
+
+    world.replicator.settings = ReplicationSettings(width=4, max_reuploads=2)
     world.files.add("f1", b"z" * 100)
     world.cloud.copy_error = world.cloud.NotFound("copy refused")
     world.replicator.replicate("f1")
-    assert_fully_replicated(world, "f1")
-    assert world.cloud.uploaded_bytes == 400
+    record = world.files.get("f1")
+    assert len(record.replicas) == 3 and list(record.unplaced.values()) == ["failed"]
+    assert world.cloud.uploaded_bytes == 300  # the source + 2 capped re-uploads
+    assert world.metrics.reuploads.labels(outcome="done")._value.get() == 2
+    assert world.metrics.reuploads.labels(outcome="refused")._value.get() == 1
 
 
 def test_transient_copy_error_is_raised_not_uploaded(world):

@@ -228,3 +228,28 @@ def test_dedupe_keeps_each_event_id_once_in_first_seen_order(ids):
     unique, dropped = c.dedupe(events)
     assert [e.event_id for e in unique] == list(dict.fromkeys(ids))
     assert dropped == len(ids) - len(set(ids))
+
+
+def test_the_capacity_plan_adds_the_catalogue_ceiling_and_which_accounts_to_add():
+    rows = [
+        {"account_id": "u1", "bytes_today": 0, "daily_limit_bytes": 100 * GB, "state": "active",
+         "kind": "authorized_user", "storage_free_bytes": 9 * GB},
+        {"account_id": "s1", "bytes_today": 0, "daily_limit_bytes": 100 * GB, "state": "active",
+         "kind": "shared_drive", "storage_free_bytes": 900 * GB},
+        {"account_id": "f1", "bytes_today": 0, "daily_limit_bytes": 100 * GB, "state": "full",
+         "kind": "authorized_user", "storage_free_bytes": 0},
+        {"account_id": "x1", "bytes_today": 0, "daily_limit_bytes": 100 * GB, "state": "active",
+         "kind": "service_account", "storage_free_bytes": None},
+    ]
+    target = c.CapacityTarget(monthly_users=1000, mb_per_user=500, account_daily_limit_bytes=GB)
+    capacity = c.summary(rows, datetime(2026, 12, 1, 12, tzinfo=UTC), target)["capacity"]
+    assert capacity["catalogue_ceiling_bytes"] == 9 * GB  # the full one receives nothing
+    assert capacity["smallest_free_account_id"] == "u1"
+    assert capacity["accounts_with_known_storage"] == 2 and capacity["full_accounts"] == 1
+    assert capacity["active_accounts_by_kind"] == {"authorized_user": 1, "shared_drive": 1,
+                                                   "service_account": 1}
+    assert capacity["add_accounts"] == {"count": capacity["accounts_missing_for_target"],
+                                        "kind": "shared_drive",
+                                        "usable_kinds": ["authorized_user", "shared_drive",
+                                                         "delegated"]}
+    assert capacity["accounts_missing_for_target"] == 17 - 4

@@ -1,0 +1,103 @@
+"""The download redirector's HTTP answers: 302 with RFC 6249 ``Link``/``Digest`` headers,
+Metalink, the link to the redirector itself, and short HTML error pages for browsers."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html import escape
+from urllib.parse import quote
+
+from flask import Flask, Response, request
+
+from fileserver.config import setting
+from fileserver.downloader.metalink import MEDIA_TYPE, metalink
+from fileserver.downloader.redirector import Redirect
+
+NO_STORE = "private, no-store"  # every GET books a download: never answered from a cache
+
+
+def digest_headers(sha256: str | None, md5: str | None) -> dict[str, str]:
+    """``Repr-Digest`` (RFC 9530) and the older ``Digest`` (RFC 3230, as RFC 6249 uses it)."""
+    if not sha256:
+        return {}
+    sha = base64.b64encode(bytes.fromhex(sha256)).decode()
+    legacy = f"SHA-256={sha}"
+    if md5:
+        legacy += f", MD5={base64.b64encode(bytes.fromhex(md5)).decode()}"
+    return {"Repr-Digest": f"sha-256=:{sha}:", "Digest": legacy}
+
+
+def redirect_response(found: Redirect) -> Response:
+    """302 to the chosen replica; the other holders as ``Link: <url>; rel=duplicate; pri=N``
+    (RFC 6249; pri 1 is the Location)."""
+    body = f'<a href="{escape(found.location.url)}">{escape(found.name)}</a>\n'
+    response = Response(body, status=302, mimetype="text/html")
+    response.headers["Location"] = found.location.url
+    for pri, holder in enumerate(found.duplicates, start=2):
+        response.headers.add("Link", f"<{holder.url}>; rel=duplicate; pri={pri}")
+    response.headers.update(digest_headers(found.sha256, found.md5))
+    response.headers["Cache-Control"] = NO_STORE
+    response.headers["X-Account-Id"] = found.location.account_id
+    return response
+
+
+def wants_metalink() -> bool:
+    """``?metalink``, or ``Accept`` naming application/metalink4+xml itself (not ``*/*``)."""
+    return "metalink" in request.args or \
+        any(value == MEDIA_TYPE and quality > 0 for value, quality in request.accept_mimetypes)
+
+
+def metalink_response(found: Redirect, published) -> Response:  # noqa: ANN001 - a datetime
+    urls = [found.location.url] + [holder.url for holder in found.duplicates]
+    document = metalink(found.name, found.size, urls, published, found.sha256, found.md5)
+    response = Response(document, status=200, mimetype=MEDIA_TYPE)
+    response.headers["Content-Disposition"] = \
+        f"attachment; filename*=UTF-8''{quote(found.name + '.meta4')}"
+    # No Digest/Repr-Digest here: they would describe this document, not the file (aria2
+    # checks a Digest header against what it received, and so rejected the Metalink).
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+def redirector_link(file_id: str, name: str) -> str:
+    """``{public root}/function/download/ID/NAME``: the name at the end makes ``curl -O``,
+    ``wget`` and browsers save the file under its own name. The root is ``PUBLIC_URL`` if
+    set, else the host the request came to (the gateway forwards ``Host``)."""
+    root = setting("PUBLIC_URL", "").rstrip("/") or request.host_url.rstrip("/")
+    return f"{root}/function/download/{quote(file_id)}/{quote(name)}"
+
+
+_PAGES = {404: "File not found", 409: "Not ready yet", 503: "Try again later"}
+
+
+def html_error_pages(app: Flask) -> Flask:
+    """A browser (``Accept`` prefers text/html) gets a short readable page instead of the
+    JSON error, with the same status and headers (``Retry-After`` included)."""
+
+    @app.after_request
+    def _as_html(response: Response) -> Response:
+        if response.status_code < 400 or response.mimetype != "application/json" or \
+                request.accept_mimetypes.best_match(["application/json", "text/html"]) \
+                != "text/html":
+            return response
+        error = json.loads(response.get_data()).get("error", {})
+        title = _PAGES.get(response.status_code, "Download failed")
+        retry = response.headers.get("Retry-After")
+        hint = f"<p>Please try again in {_duration(int(retry))}.</p>" if retry else ""
+        page = (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{title}</title>"
+                f"</head><body><h1>{title}</h1><p>{escape(error.get('message', ''))}</p>"
+                f"{hint}</body></html>")
+        response.set_data(page)
+        response.mimetype = "text/html"
+        return response
+
+    return app
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} seconds"
+    if seconds < 7200:
+        return f"{seconds // 60} minutes"
+    return f"{seconds // 3600} hours"
