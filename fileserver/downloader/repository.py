@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from fileserver.downloader.db import Database, Prepared
+from fileserver.downloader.db import Database, Prepared, rows
 
 _NEWER = "{t}.version < EXCLUDED.version"
 _DELETE_WINS = ("({t}.version < EXCLUDED.version "
@@ -220,17 +220,21 @@ class OutboxRepository:
         """Claim up to ``batch`` due rows, oldest first, marking them sent; answer them.
 
         Due: never sent, or sent ``resend_after`` s ago and still not ingested. One
-        autocommit statement: its row locks (SKIP LOCKED, so concurrent claims take disjoint
-        rows) last only for it, never for the POST that follows, and a claimed row is not
-        due again for ``resend_after`` s, so no other relay sends it meanwhile.
+        statement in its own short transaction: its row locks (SKIP LOCKED, so concurrent
+        claims take disjoint rows) last only for it, never for the POST that follows, and a
+        claimed row is not due again for ``resend_after`` s, so no other relay sends it
+        meanwhile.
         """
-        found = self.db.run(CLAIM_SQL, n=batch, resend=resend_after)
+        # On the transaction pool, as get-url's hot path owns the autocommit one: a claim
+        # there would push a get-url call onto a fresh overflow connection.
+        with self.db.transaction() as conn:
+            found = rows(conn, CLAIM_SQL, n=batch, resend=resend_after)
         return sorted(found, key=lambda row: row["id"])
 
     def release(self, ids: list[int]) -> None:
         """The POST failed: make these rows due again at once (the next pass retries)."""
-        self.db.run("UPDATE outbox SET sent_at = NULL WHERE id = ANY(:ids) RETURNING id",
-                    ids=ids)
+        with self.db.transaction() as conn:
+            conn.query("UPDATE outbox SET sent_at = NULL WHERE id = ANY(:ids)", ids=ids)
 
     def purge_ingested(self) -> int:
         """Delete the rows whose event stats-ingest has recorded; return how many."""
