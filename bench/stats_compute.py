@@ -2,10 +2,13 @@
 
     python -m bench.stats_compute [--events 10000] [--accounts 200] [--calls 2000]
 
-1. In process: validate + de-dup + bucket + increments + summary of one batch of ``--events``.
+1. In process, what stats-compute runs for one batch of ``--events``: validate + de-dup +
+   the increments sent to stats-ingest (per file and per account, per UTC day, with their
+   event ids) as JSON + the summary from ``--accounts`` account rows.
 2. A real ``stats-compute`` process (started here on a free port, stopped by pid) with a local
-   server standing in for the gateway (account-stats, stats-ingest): ``--calls`` one-event
-   requests from 16 threads, the way get-url's async calls reach it one at a time.
+   server standing in for the gateway (account-stats, and stats-ingest answering "stored"):
+   ``--calls`` one-event requests from 16 threads, each one increments call, one
+   account-stats read and one summary call, as every batch costs.
 """
 
 from __future__ import annotations
@@ -46,11 +49,8 @@ def bench_pure(events: list[dict], accounts: int) -> float:
     target = compute.CapacityTarget(1_000_000, 500, 10**11)
     started = time.perf_counter()
     unique, _ = compute.dedupe(compute.parse_batch(events))
-    compute.increments(unique, "file_id")
-    summary = compute.summary(rows, compute.increments(unique, "account_id"),
-                              datetime.now(UTC), target)
-    [e.to_json() for e in unique]
-    json.dumps(summary)
+    json.dumps({"increments": compute.batch_increments(unique)})
+    json.dumps({"summary": compute.summary(rows, datetime.now(UTC), target)})
     return time.perf_counter() - started
 
 
@@ -75,7 +75,9 @@ def stand_in(accounts: int) -> ThreadingHTTPServer:
 
         def do_POST(self) -> None:  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            self._send(json.dumps({"applied": len(body["events"]), "duplicates": 0}).encode())
+            files = body.get("increments", {}).get("files", [])
+            self._send(json.dumps({"applied": sum(f["downloads"] for f in files),
+                                   "duplicates": 0, "expired": 0}).encode())
 
     server = ThreadingHTTPServer(("127.0.0.1", free_port()), Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -2,14 +2,17 @@
 
 get-url writes each download event into ``outbox`` in the same transaction as the byte
 reservation, so an event exists if and only if its URL was handed out. This relay sends the
-unsent rows in batches and marks them sent after the gateway accepted them (2xx, normally
-202); if the gateway is down they stay unsent and are retried with backoff. A row is deleted
-only once stats-ingest has recorded its ``event_id`` (``stats_events``, same database): a
-202 is not proof, since faasd's queue-worker never retries a failed stats-compute call. So a
-row sent ``resend_after`` seconds ago and still not ingested is sent again. Rows are claimed
-with ``FOR UPDATE SKIP LOCKED``, so relays in several processes never send the same row at
-the same time; a resend or a crash between the 202 and the mark only duplicates events,
-which Stats and stats-ingest drop by ``event_id``.
+due rows in batches, holding no transaction and no row lock while it talks to the network:
+one short statement claims a batch and marks it sent (``sent_at``), then the batch is
+posted; if the gateway refuses (not 2xx) or is down, a second statement releases the rows
+(``sent_at`` back to NULL) and they are retried with backoff. Relays in several processes
+claim disjoint rows (``FOR UPDATE SKIP LOCKED`` inside the claim statement), and a claimed
+row is not due again for ``resend_after`` seconds, much longer than a POST may last. A row
+is deleted only once stats-ingest has recorded its ``event_id`` (``stats_events``, same
+database): a 202 is not proof, since faasd's queue-worker never retries a failed
+stats-compute call. So a row sent ``resend_after`` seconds ago and still not ingested is
+sent again, and so is a row whose relay died mid-POST. A resend only duplicates events,
+which Stats drops within a batch and stats-ingest refuses by ``event_id``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ class OutboxRelay:
     def __init__(self, db: Database, gateway_url: str, timeout: float = 5.0,
                  idle_seconds: float = 1.0, max_backoff: float = 30.0,
                  resend_after: float = 300.0) -> None:
+        if resend_after <= 2 * timeout:  # a POST (connect + read) ends before a resend
+            raise ValueError("resend_after must be longer than twice the POST timeout")
         self.db = db
         self.outbox = OutboxRepository(db)
         self.url = f"{gateway_url.rstrip('/')}/async-function/stats-compute"
@@ -47,26 +52,29 @@ class OutboxRelay:
 
     def send_batch(self) -> int:
         """Relay one batch; return how many events were accepted (0 if none or on failure)."""
-        with self.db.transaction() as conn:
-            claimed = self.outbox.claim(conn, BATCH, self.resend_after)
-            if not claimed:
-                return 0
-            events = [row["event"] for row in claimed]
-            try:
-                response = self.session.post(self.url, json={"events": events},
-                                             timeout=self.timeout)
-            except requests.RequestException as exc:
-                log.warning("stats-compute unreachable (%s); %d events kept", type(exc).__name__,
-                            len(events))
-                self.refused = True
-                return 0
-            if not 200 <= response.status_code < 300:
-                log.warning("stats-compute answered %d; %d events kept", response.status_code,
-                            len(events))
-                self.refused = True
-                return 0
-            self.outbox.mark_sent(conn, [row["id"] for row in claimed])
-        return len(events)
+        claimed = self.outbox.claim(BATCH, self.resend_after)
+        if not claimed:
+            return 0
+        if not self._post([row["event"] for row in claimed]):
+            self.refused = True
+            self.outbox.release([row["id"] for row in claimed])
+            return 0
+        return len(claimed)
+
+    def _post(self, events: list[dict]) -> bool:
+        """POST one batch to stats-compute; True if the gateway accepted it."""
+        try:
+            response = self.session.post(self.url, json={"events": events},
+                                         timeout=self.timeout)
+        except requests.RequestException as exc:
+            log.warning("stats-compute unreachable (%s); %d events kept", type(exc).__name__,
+                        len(events))
+            return False
+        if not 200 <= response.status_code < 300:
+            log.warning("stats-compute answered %d; %d events kept", response.status_code,
+                        len(events))
+            return False
+        return True
 
     def drain(self) -> int:
         """Purge ingested rows, then relay until nothing is due or the gateway refuses;

@@ -12,13 +12,13 @@ from typing import Any
 from fileserver.downloader import metrics
 from fileserver.downloader import validation as v
 from fileserver.downloader.health import HealthService
+from fileserver.downloader.increments import parse_increments
 from fileserver.downloader.service import utc_now
 from fileserver.downloader.stats_repository import StatsRepository
 from fileserver.errors import BadRequest, NotFound
 
 log = logging.getLogger("fileserver.downloader.reports")
 MB = 1_000_000
-MAX_EVENTS = 10_000
 FILE_SORTS = {"file_id", "name", "downloads", "bytes_today", "bytes_total"}
 ACCOUNT_SORTS = {"account_id", "email", "downloads", "bytes_today", "bytes_total",
                  "daily_limit_bytes", "share_of_limit_today", "state", "storage_free_bytes"}
@@ -46,16 +46,6 @@ def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> di
     return {"items": [with_mb(r) for r in items], "total": total, "limit": limit, "offset": offset}
 
 
-def ingest_event(raw: Any, index: int) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise BadRequest(f"events[{index}] must be an object")
-    return {"event_id": v.ident(raw.get("event_id"), f"events[{index}].event_id"),
-            "file_id": v.ident(raw.get("file_id"), f"events[{index}].file_id"),
-            "account_id": v.ident(raw.get("account_id"), f"events[{index}].account_id"),
-            "bytes": v.integer(raw.get("bytes"), f"events[{index}].bytes"),
-            "day": v.day(raw.get("day"), f"events[{index}].day").isoformat()}
-
-
 class ReportService:
     """Reports out of precomputed rows, and the ingest that keeps them.
 
@@ -77,19 +67,26 @@ class ReportService:
         self._prune_lock = threading.Lock()
 
     def ingest(self, body: dict[str, Any]) -> dict[str, Any]:
-        raw_events = body.get("events")
-        if not isinstance(raw_events, list) or len(raw_events) > MAX_EVENTS:
-            raise BadRequest(f"events must be a list of at most {MAX_EVENTS} events")
-        events = list({e["event_id"]: e for e in map(ingest_event, raw_events,
-                                                      range(len(raw_events)))}.values())
+        """Store Stats' ``increments`` and ``summary`` (both optional) as they come, all or
+        nothing: a batch naming an event already stored, or of a day before the horizon, is
+        refused whole, with those ids in ``refused`` (Stats drops them and sends again)."""
+        unknown = sorted(set(body) - {"increments", "summary"})
+        if unknown:  # e.g. the raw events of an older stats-compute: never drop them silently
+            raise BadRequest(f"unknown field(s) {', '.join(unknown)[:200]}: stats-ingest takes "
+                             "increments and summary")
+        batch = parse_increments(body.get("increments"))
         summary, computed_at = self._summary(body.get("summary"))
-        applied, expired = self.stats.ingest(events, computed_at, summary)
-        duplicates = len(raw_events) - applied - expired
-        metrics.EVENTS_INGESTED.labels("applied").inc(applied)
-        metrics.EVENTS_INGESTED.labels("duplicate").inc(duplicates)
-        metrics.EVENTS_INGESTED.labels("expired").inc(expired)
+        verdict = self.stats.ingest(batch, computed_at, summary)
+        metrics.EVENTS_INGESTED.labels("applied").inc(verdict.applied)
+        metrics.EVENTS_INGESTED.labels("duplicate").inc(len(verdict.duplicates))
+        metrics.EVENTS_INGESTED.labels("expired").inc(len(verdict.expired))
         self.prune_if_due()
-        return {"applied": applied, "duplicates": duplicates, "expired": expired}
+        answer: dict[str, Any] = {"applied": verdict.applied,
+                                  "duplicates": len(verdict.duplicates),
+                                  "expired": len(verdict.expired)}
+        if not verdict.stored:
+            answer["refused"] = {"duplicates": verdict.duplicates, "expired": verdict.expired}
+        return answer
 
     def prune_if_due(self) -> None:
         """Forget event ids older than the retention, at most once per ``prune_every`` s."""

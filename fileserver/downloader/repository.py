@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
-import records
-
 from fileserver.downloader.db import Database, Prepared, rows
 
 _NEWER = "{t}.version < EXCLUDED.version"
@@ -214,24 +212,43 @@ class UsageRepository:
         return {row["account_id"]: int(row["bytes_today"]) for row in found}
 
 
+# Claiming a row marks it sent (sent_at = now, one more attempt): other relays skip it until
+# ``resend_after`` has passed, far longer than a POST may last.
+CLAIM_SQL = """
+UPDATE outbox o SET sent_at = now(), attempts = o.attempts + 1
+  FROM (SELECT id FROM outbox
+         WHERE sent_at IS NULL OR sent_at < now() - make_interval(secs => :resend)
+         ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED) due
+ WHERE o.id = due.id
+RETURNING o.id, o.event
+"""
+
+
 class OutboxRepository:
     """Download events not yet confirmed by stats-ingest (their id in ``stats_events``)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    @staticmethod
-    def claim(conn: records.Connection, batch: int, resend_after: float) -> list[dict[str, Any]]:
-        """Lock up to ``batch`` rows never sent, or sent ``resend_after`` s ago and still not
-        ingested; relays in other processes skip locked rows."""
-        return rows(conn, "SELECT id, event FROM outbox WHERE sent_at IS NULL "
-                    "OR sent_at < now() - make_interval(secs => :resend) "
-                    "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED", n=batch, resend=resend_after)
+    def claim(self, batch: int, resend_after: float) -> list[dict[str, Any]]:
+        """Claim up to ``batch`` due rows, oldest first, marking them sent; answer them.
 
-    @staticmethod
-    def mark_sent(conn: records.Connection, ids: list[int]) -> None:
-        conn.query("UPDATE outbox SET sent_at = now(), attempts = attempts + 1 "
-                   "WHERE id = ANY(:ids)", ids=ids)
+        Due: never sent, or sent ``resend_after`` s ago and still not ingested. One
+        statement in its own short transaction: its row locks (SKIP LOCKED, so concurrent
+        claims take disjoint rows) last only for it, never for the POST that follows, and a
+        claimed row is not due again for ``resend_after`` s, so no other relay sends it
+        meanwhile.
+        """
+        # On the transaction pool, as get-url's hot path owns the autocommit one: a claim
+        # there would push a get-url call onto a fresh overflow connection.
+        with self.db.transaction() as conn:
+            found = rows(conn, CLAIM_SQL, n=batch, resend=resend_after)
+        return sorted(found, key=lambda row: row["id"])
+
+    def release(self, ids: list[int]) -> None:
+        """The POST failed: make these rows due again at once (the next pass retries)."""
+        with self.db.transaction() as conn:
+            conn.query("UPDATE outbox SET sent_at = NULL WHERE id = ANY(:ids)", ids=ids)
 
     def purge_ingested(self) -> int:
         """Delete the rows whose event stats-ingest has recorded; return how many."""

@@ -1,56 +1,100 @@
-"""Precomputed statistics: idempotent ingest of download events, and the report rows."""
+"""Precomputed statistics: the idempotent store of Stats' increments, and the report rows."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from fileserver.downloader.db import Database, rows
+from fileserver.downloader.increments import Increments
 
-# One statement: drop the events of days before the horizon (expired), record the ids of the
-# others, then add only the fresh events, grouped, to every total and per-day table.
-# Data-modifying CTEs all run, on one snapshot, in one transaction. The horizon row is read
-# FOR SHARE: a prune moving it waits for this ingest, an ingest that waited on a prune reads
-# the new horizon, and the prune deletes old ids only after the move is committed, so a
-# duplicate never slips in between the deletion of its id and the move of the horizon.
+# One statement stores a batch of increments all or nothing. It records the event ids the
+# increments cover (in id order, so concurrent ingests wait on each other in one order, never
+# in a cycle) and adds the increments, as Stats computed them, to the totals and per-day
+# rows, but only when every id is new and no event is of a day before the horizon; otherwise
+# it adds nothing and names the refused ids, and the caller rolls the ids back. Data-modifying
+# CTEs all run, on one snapshot, in one transaction; the guard reads ``fresh`` whole, so the
+# rows are touched only after every id is in. An id another ingest is inserting waits for it:
+# committed, it is a duplicate here; rolled back, it is new. The horizon row is read FOR
+# SHARE: a prune moving it waits for this ingest, an ingest that waited on a prune reads the
+# new horizon, and the prune deletes old ids only after the move is committed, so a duplicate
+# never slips in between the deletion of its id and the move of the horizon.
 INGEST_SQL = """
 WITH input AS (
-    SELECT * FROM jsonb_to_recordset(CAST(:events AS jsonb))
-        AS e(event_id text, file_id text, account_id text, bytes bigint, day date)
+    SELECT * FROM jsonb_to_recordset(CAST(:events AS jsonb)) AS e(event_id text, day date)
 ), horizon AS (
     SELECT day FROM stats_horizon WHERE id = 1 FOR SHARE
-), current AS (
-    SELECT * FROM input WHERE day >= (SELECT day FROM horizon)
-), fresh_ids AS (
-    INSERT INTO stats_events (event_id, day) SELECT event_id, day FROM current
-    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+), expired AS (
+    SELECT event_id FROM input WHERE day < (SELECT day FROM horizon)
 ), fresh AS (
-    SELECT current.* FROM current JOIN fresh_ids USING (event_id)
+    INSERT INTO stats_events (event_id, day)
+    SELECT event_id, day FROM input WHERE NOT EXISTS (SELECT 1 FROM expired) ORDER BY event_id
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+), verdict AS (
+    SELECT (SELECT count(*) FROM fresh) = (SELECT count(*) FROM input) AS stored
 ), ft AS (
     INSERT INTO file_totals AS t (file_id, downloads, bytes_total)
-    SELECT file_id, count(*), sum(bytes) FROM fresh GROUP BY file_id
+    SELECT id, downloads, bytes FROM jsonb_to_recordset(CAST(:file_totals AS jsonb))
+        AS r(id text, downloads bigint, bytes bigint)
+     WHERE (SELECT stored FROM verdict) ORDER BY id
     ON CONFLICT (file_id) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
         bytes_total = t.bytes_total + EXCLUDED.bytes_total
 ), fd AS (
     INSERT INTO file_daily AS t (file_id, day, downloads, bytes)
-    SELECT file_id, day, count(*), sum(bytes) FROM fresh GROUP BY file_id, day
+    SELECT id, day, downloads, bytes FROM jsonb_to_recordset(CAST(:file_days AS jsonb))
+        AS r(id text, day date, downloads bigint, bytes bigint)
+     WHERE (SELECT stored FROM verdict) ORDER BY id, day
     ON CONFLICT (file_id, day) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
         bytes = t.bytes + EXCLUDED.bytes
 ), at AS (
     INSERT INTO account_totals AS t (account_id, downloads, bytes_total)
-    SELECT account_id, count(*), sum(bytes) FROM fresh GROUP BY account_id
+    SELECT id, downloads, bytes FROM jsonb_to_recordset(CAST(:account_totals AS jsonb))
+        AS r(id text, downloads bigint, bytes bigint)
+     WHERE (SELECT stored FROM verdict) ORDER BY id
     ON CONFLICT (account_id) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
         bytes_total = t.bytes_total + EXCLUDED.bytes_total
 ), ad AS (
     INSERT INTO account_daily AS t (account_id, day, downloads, bytes)
-    SELECT account_id, day, count(*), sum(bytes) FROM fresh GROUP BY account_id, day
+    SELECT id, day, downloads, bytes FROM jsonb_to_recordset(CAST(:account_days AS jsonb))
+        AS r(id text, day date, downloads bigint, bytes bigint)
+     WHERE (SELECT stored FROM verdict) ORDER BY id, day
     ON CONFLICT (account_id, day) DO UPDATE SET downloads = t.downloads + EXCLUDED.downloads,
         bytes = t.bytes + EXCLUDED.bytes
 )
-SELECT (SELECT count(*) FROM fresh) AS applied,
-       (SELECT count(*) FROM input) - (SELECT count(*) FROM current) AS expired
+SELECT ARRAY(SELECT event_id FROM expired ORDER BY 1) AS expired,
+       ARRAY(SELECT event_id FROM input WHERE NOT EXISTS (SELECT 1 FROM expired)
+             EXCEPT SELECT event_id FROM fresh ORDER BY 1) AS duplicates
 """
+
+STORE_SUMMARY_SQL = (
+    "INSERT INTO stats_summary AS s (id, computed_at, summary) "
+    "VALUES (1, :at, CAST(:body AS jsonb)) ON CONFLICT (id) DO UPDATE SET "
+    "computed_at = EXCLUDED.computed_at, summary = EXCLUDED.summary "
+    "WHERE s.computed_at < EXCLUDED.computed_at")
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What one ingest did: ``applied`` events stored, or nothing and the refused ids."""
+
+    applied: int
+    duplicates: list[str]  # ids stored before: their events are counted already
+    expired: list[str]  # ids of days before the horizon: counted before, ids forgotten
+
+    @property
+    def stored(self) -> bool:
+        return not self.duplicates and not self.expired
+
+
+class _Refused(Exception):
+    """Rolls the ingest's transaction back (the ids it recorded) and carries the verdict."""
+
+    def __init__(self, verdict: Ingested) -> None:
+        super().__init__("batch refused")
+        self.verdict = verdict
+
 
 # The horizon moves to ``:cutoff`` but never backwards and never past the UTC day of the
 # oldest event still in the outbox (not confirmed ingested: it must never be refused).
@@ -104,24 +148,24 @@ class StatsRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def ingest(self, events: list[dict[str, Any]], computed_at: datetime | None,
-               summary: dict[str, Any] | None) -> tuple[int, int]:
-        """Apply the fresh events (and a newer summary) atomically.
-
-        Return ``(applied, expired)``: how many were fresh, and how many were refused for a
-        day before the horizon (see :meth:`prune_events`).
-        """
-        with self.db.transaction() as conn:
-            counts = rows(conn, INGEST_SQL, events=json.dumps(events))[0]
-            applied, expired = int(counts["applied"]), int(counts["expired"])
-            if summary is not None and computed_at is not None:
-                conn.query(
-                    "INSERT INTO stats_summary AS s (id, computed_at, summary) "
-                    "VALUES (1, :at, CAST(:body AS jsonb)) ON CONFLICT (id) DO UPDATE SET "
-                    "computed_at = EXCLUDED.computed_at, summary = EXCLUDED.summary "
-                    "WHERE s.computed_at < EXCLUDED.computed_at",
-                    at=computed_at, body=json.dumps(summary))
-        return applied, expired
+    def ingest(self, batch: Increments, computed_at: datetime | None,
+               summary: dict[str, Any] | None) -> Ingested:
+        """Store ``batch`` and a newer summary atomically, or nothing if any of its events
+        is a duplicate or expired (see :meth:`prune_events`); answer which it was."""
+        params = {name: json.dumps(getattr(batch, name)) for name in (
+            "events", "file_totals", "file_days", "account_totals", "account_days")}
+        try:
+            with self.db.transaction() as conn:
+                found = rows(conn, INGEST_SQL, **params)[0]
+                verdict = Ingested(len(batch.events), list(found["duplicates"]),
+                                   list(found["expired"]))
+                if not verdict.stored:
+                    raise _Refused(Ingested(0, verdict.duplicates, verdict.expired))
+                if summary is not None and computed_at is not None:
+                    conn.query(STORE_SUMMARY_SQL, at=computed_at, body=json.dumps(summary))
+        except _Refused as refused:
+            return refused.verdict
+        return verdict
 
     def prune_events(self, cutoff: date, batch: int = 10_000) -> tuple[date, int]:
         """Forget the event ids of days before ``cutoff`` (bounded by the outbox).

@@ -1,8 +1,10 @@
 """Pure computations of the Stats service: no I/O, no clock, no settings.
 
 Download events are validated, de-duplicated within a batch and bucketed to the UTC day of
-their ``at``; the derived figures (share of limit, balance, projection, capacity plan) are
-computed from the Downloader's account rows plus the batch's own increments.
+their ``at``; :func:`batch_increments` turns them into what stats-ingest stores (per file and
+per account: downloads and bytes in total and per UTC day, each day with the ids of the
+events it covers). The derived figures (share of limit, balance, projection, capacity plan)
+are computed from the Downloader's account rows, read after the increments were stored.
 """
 
 from __future__ import annotations
@@ -39,11 +41,6 @@ class DownloadEvent:
     def day(self) -> date:
         """The UTC day the download counts on, whenever the event is computed."""
         return self.at.date()
-
-    def to_json(self) -> dict[str, Any]:
-        return {"event_id": self.event_id, "file_id": self.file_id,
-                "account_id": self.account_id, "bytes": self.bytes,
-                "at": format_utc(self.at), "day": self.day.isoformat()}
 
 
 def format_utc(moment: datetime) -> str:
@@ -113,18 +110,36 @@ def dedupe(events: Sequence[DownloadEvent]) -> tuple[list[DownloadEvent], int]:
 
 
 @dataclass
+class DayIncrement:
+    """What a batch adds to one file or account on one UTC day, and the events it covers."""
+
+    downloads: int = 0
+    bytes: int = 0
+    event_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Increment:
-    """What a batch adds to one file or one account."""
+    """What a batch adds to one file or one account: in total and per UTC day."""
 
     downloads: int = 0
     bytes_total: int = 0
-    bytes_by_day: dict[str, int] = field(default_factory=dict)
+    days: dict[str, DayIncrement] = field(default_factory=dict)
 
     def add(self, event: DownloadEvent) -> None:
         self.downloads += 1
         self.bytes_total += event.bytes
-        day = event.day.isoformat()
-        self.bytes_by_day[day] = self.bytes_by_day.get(day, 0) + event.bytes
+        day = self.days.setdefault(event.day.isoformat(), DayIncrement())
+        day.downloads += 1
+        day.bytes += event.bytes
+        day.event_ids.append(event.event_id)
+
+    def to_json(self, key: str, value: str) -> dict[str, Any]:
+        """``{key: value, "downloads", "bytes", "days": [{"day", "downloads", "bytes",
+        "event_ids"}]}``, days in order: the form stats-ingest stores."""
+        return {key: value, "downloads": self.downloads, "bytes": self.bytes_total,
+                "days": [{"day": day, "downloads": inc.downloads, "bytes": inc.bytes,
+                          "event_ids": inc.event_ids} for day, inc in sorted(self.days.items())]}
 
 
 def increments(events: Iterable[DownloadEvent], key: str) -> dict[str, Increment]:
@@ -135,6 +150,14 @@ def increments(events: Iterable[DownloadEvent], key: str) -> dict[str, Increment
     for event in events:
         result.setdefault(getattr(event, key), Increment()).add(event)
     return result
+
+
+def batch_increments(events: Sequence[DownloadEvent]) -> dict[str, list[dict[str, Any]]]:
+    """``{"files": [...], "accounts": [...]}``: the increments of a de-duplicated batch, as
+    stats-ingest takes them (sorted by id, so concurrent ingests lock rows in one order)."""
+    return {plural: [inc.to_json(key, ident)
+                     for ident, inc in sorted(increments(events, key).items())]
+            for plural, key in (("files", "file_id"), ("accounts", "account_id"))}
 
 
 def jain_index(values: Sequence[float]) -> float | None:
@@ -166,22 +189,19 @@ class AccountDay:
         return self.bytes_today / self.daily_limit_bytes if self.daily_limit_bytes > 0 else 1.0
 
 
-def accounts_today(rows: Iterable[Mapping[str, Any]], batch: Mapping[str, Increment],
-                   today: date, default_limit: int) -> list[AccountDay]:
-    """The Downloader's account rows plus what this batch adds to ``today``.
+def accounts_today(rows: Iterable[Mapping[str, Any]], default_limit: int) -> list[AccountDay]:
+    """Today's transfer of each account row (``bytes_today`` as the Downloader reports it).
 
-    Events of accounts absent from the rows (deleted) are accepted but cannot carry
-    traffic any more, so they are left out of the derived figures.
+    Rows without an account id are ignored; deleted accounts are not in the rows (their
+    events are stored but they carry no traffic any more, so they are left out).
     """
-    key = today.isoformat()
     result = []
     for row in rows:
         account_id = row.get("account_id")
         if not isinstance(account_id, str) or not account_id:
             continue  # not an account row: ignore rather than report a phantom account
-        added = batch[account_id].bytes_by_day.get(key, 0) if account_id in batch else 0
         limit = _count(row.get("daily_limit_bytes")) or default_limit
-        result.append(AccountDay(account_id, _count(row.get("bytes_today")) + added, limit))
+        result.append(AccountDay(account_id, _count(row.get("bytes_today")), limit))
     return result
 
 
@@ -283,12 +303,13 @@ def storage_plan(rows: Iterable[Mapping[str, Any]], missing: int) -> dict[str, A
                              "usable_kinds": list(USABLE_KINDS)}}
 
 
-def summary(rows: Iterable[Mapping[str, Any]], batch: Mapping[str, Increment], now: datetime,
+def summary(rows: Iterable[Mapping[str, Any]], now: datetime,
             target: CapacityTarget) -> dict[str, Any]:
-    """Every derived figure, as stored by the Downloader and served by ``stats-summary``."""
+    """Every derived figure from the account rows, as stored by the Downloader and served by
+    ``stats-summary``. The rows are read after the batch's increments were stored, so they
+    already hold them."""
     rows = list(rows)
-    accounts = accounts_today(rows, batch, now.astimezone(UTC).date(),
-                              target.account_daily_limit_bytes)
+    accounts = accounts_today(rows, target.account_daily_limit_bytes)
     projected = projection(accounts, now)
     capacity = capacity_plan(projected["rate_bytes_per_second"], len(accounts), target)
     capacity.update(storage_plan(rows, capacity["accounts_missing_for_target"]))

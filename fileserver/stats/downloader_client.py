@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 500
 MAX_PAGES = 200  # 100,000 accounts: far beyond any plan, but bounded
-# Both calls are safe to repeat (a read; an ingest de-duplicated by event id), so a brief
+# Both calls are safe to repeat (a read; an ingest refused by event id), so a brief
 # outage of the Downloader is retried here instead of losing the batch.
 RETRY_DELAYS = (0.2, 0.5, 1.0)
 RETRYABLE_STATUS = {429, 502, 503, 504}
@@ -78,5 +78,5 @@ class DownloaderClient:
         return rows
 
     def ingest(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST the normalized events and summary; the Downloader answers applied/duplicates."""
+        """POST increments and/or a summary; the Downloader answers what it stored or refused."""
         return self._call("POST", "stats-ingest", json=payload)

@@ -11,7 +11,7 @@ EVENTS_INGESTED = Counter(
 )
 EVENTS_COMPUTED = Counter(
     "fileserver_stats_events_computed_total",
-    "Distinct download events computed and handed to the Downloader's stats-ingest",
+    "Distinct download events whose increments stats-ingest stored (refused ones excluded)",
 )
 DUPLICATES_DROPPED = Counter(
     "fileserver_stats_duplicates_dropped_total",

@@ -1,4 +1,5 @@
-"""stats-ingest (admin; called by stats-compute): apply fresh download events idempotently."""
+"""stats-ingest (admin; called by stats-compute): store the increments Stats computed, all or
+nothing, refusing a batch that names an event already stored (idempotent), and the summary."""
 
 from flask import jsonify
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from devstack.process import free_port
 from fileserver.downloader.db import Database, migrate, migration_files
 from fileserver.downloader.outbox import OutboxRelay
 from fileserver.downloader.reports import ReportService
@@ -15,6 +17,7 @@ from fileserver.downloader.repository import OutboxRepository, RegistryRepositor
 from fileserver.downloader.service import DownloadService
 from fileserver.downloader.stats_repository import StatsRepository
 from fileserver.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
+from tests.integration.downloader.stats_payload import body
 
 NOW = datetime(2026, 11, 25, 23, 0, 0, tzinfo=UTC)
 
@@ -123,11 +126,72 @@ def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
     assert set(batch["body"]["events"][0]) == {"event_id", "file_id", "account_id", "bytes", "at"}
     assert relay.drain() == 0  # nothing due yet
     # Stats lost the batch (faasd's queue-worker does not retry): it is sent again later.
-    assert OutboxRelay(db, async_gateway.url, resend_after=0).drain() == 5
-    events = [{**e, "day": e["at"][:10]} for e in batch["body"]["events"][:3]]
-    ReportService(StatsRepository(db), clock=lambda: NOW).ingest({"events": events})
+    db.run("UPDATE outbox SET sent_at = now() - interval '301 seconds' RETURNING id")
+    assert relay.drain() == 5
+    ReportService(StatsRepository(db), clock=lambda: NOW).ingest(
+        body(batch["body"]["events"][:3]))
     relay.drain()
     assert outbox.pending() == 2  # the three ingested events are purged
+
+
+class ProbingGateway(BaseHTTPRequestHandler):
+    """Answers ``/async-function/stats-compute`` with ``status`` after running ``probe``
+    while the relay's POST is still open."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.probe()  # type: ignore[attr-defined]
+        self.send_response(self.server.status)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_the_relay_holds_no_row_lock_and_no_transaction_while_it_posts(db: Database) -> None:
+    seed(db, 1, {"f1": 10})
+    service = DownloadService(db, clock=lambda: NOW)
+    for _ in range(3):
+        service.get_url("f1")
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), ProbingGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    seen: list[tuple[int, int, int]] = []
+
+    def probe() -> None:
+        locked = len(db.run("SELECT id FROM outbox FOR UPDATE NOWAIT"))  # raises if locked
+        idle_in_transaction = int(db.run(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'idle in transaction'")[0]["n"])
+        # A second relay meanwhile finds the rows claimed (marked sent): nothing to send twice.
+        seen.append((locked, idle_in_transaction, OutboxRelay(db, url).send_batch()))
+
+    server.probe, server.status = probe, 503  # type: ignore[attr-defined]
+    try:
+        relay = OutboxRelay(db, url)
+        assert relay.drain() == 0 and relay.refused  # refused: released, not lost
+        assert seen == [(3, 0, 0)]
+        server.status = 202  # type: ignore[attr-defined]
+        assert relay.drain() == 3
+        assert seen[1] == (3, 0, 0)
+        assert OutboxRepository(db).unsent() == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_claim_whose_relay_died_is_sent_again_after_resend_after(db: Database,
+                                                                   async_gateway) -> None:
+    seed(db, 1, {"f1": 10})
+    DownloadService(db, clock=lambda: NOW).get_url("f1")
+    outbox = OutboxRepository(db)
+    assert len(outbox.claim(10, resend_after=300)) == 1  # then the relay dies mid-POST
+    assert OutboxRelay(db, async_gateway.url).drain() == 0  # not due again yet
+    db.run("UPDATE outbox SET sent_at = now() - interval '301 seconds' RETURNING id")
+    assert OutboxRelay(db, async_gateway.url).drain() == 1
+    with pytest.raises(ValueError):
+        OutboxRelay(db, async_gateway.url, timeout=30, resend_after=60)
 
 
 def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -> None:
@@ -152,8 +216,9 @@ def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -
 
 
 def ingest_body(events: list[tuple[str, str, str, int, str]], computed_at: str) -> dict:
-    return {"events": [{"event_id": e, "file_id": f, "account_id": a, "bytes": b, "day": d,
-                        "at": f"{d}T10:00:00Z"} for e, f, a, b, d in events],
+    """What stats-compute sends for these events (increments), with a summary."""
+    return {**body([{"event_id": e, "file_id": f, "account_id": a, "bytes": b,
+                     "at": f"{d}T10:00:00Z"} for e, f, a, b, d in events]),
             "summary": {"computed_at": computed_at, "spread": 1.0}}
 
 
@@ -161,11 +226,12 @@ def test_ingest_is_idempotent_and_reports_read_the_rows(db: Database) -> None:
     seed(db, 2, {"f1": 10, "f2": 20})
     reports = ReportService(StatsRepository(db), clock=lambda: NOW)
     today, yesterday = NOW.date().isoformat(), "2026-11-24"
-    body = ingest_body([("e1", "f1", "acc0", 10, today), ("e2", "f2", "acc1", 20, today),
-                        ("e3", "f2", "acc0", 20, yesterday), ("e1", "f1", "acc0", 10, today)],
-                       "2026-11-25T23:00:00Z")
-    assert reports.ingest(body) == {"applied": 3, "duplicates": 1, "expired": 0}
-    assert reports.ingest(body) == {"applied": 0, "duplicates": 4, "expired": 0}
+    payload = ingest_body([("e1", "f1", "acc0", 10, today), ("e2", "f2", "acc1", 20, today),
+                           ("e3", "f2", "acc0", 20, yesterday), ("e1", "f1", "acc0", 10, today)],
+                          "2026-11-25T23:00:00Z")
+    assert reports.ingest(payload) == {"applied": 3, "duplicates": 0, "expired": 0}
+    assert reports.ingest(payload) == {"applied": 0, "duplicates": 3, "expired": 0, "refused": {
+        "duplicates": ["e1", "e2", "e3"], "expired": []}}  # refused whole, nothing added
     f2 = reports.file_one("f2")
     assert (f2["downloads"], f2["bytes_today"], f2["bytes_total"]) == (2, 20, 40)
     acc0 = reports.account_one("acc0")
@@ -177,16 +243,16 @@ def test_ingest_is_idempotent_and_reports_read_the_rows(db: Database) -> None:
     with pytest.raises(BadRequest):
         reports.file_list(10, 0, "size; DROP TABLE files", None)
     assert reports.summary()["spread"] == 1.0
-    reports.ingest({"events": [], "summary": {"computed_at": "2026-11-25T22:00:00Z", "spread": 9}})
+    reports.ingest({"summary": {"computed_at": "2026-11-25T22:00:00Z", "spread": 9}})
     assert reports.summary()["spread"] == 1.0  # an older summary never replaces a newer one
 
 
 def test_ingest_accepts_events_of_deleted_files_and_rejects_bad_input(db: Database) -> None:
     reports = ReportService(StatsRepository(db), clock=lambda: NOW)
-    body = ingest_body([("e9", "gone", "gone-acc", 5, "2026-11-25")], "2026-11-25T23:00:00Z")
-    assert reports.ingest(body)["applied"] == 1
-    for bad in ({"events": "x"}, {"events": [{"event_id": "e1"}]},
-                {"events": [], "summary": {"computed_at": "yesterday"}}):
+    payload = ingest_body([("e9", "gone", "gone-acc", 5, "2026-11-25")], "2026-11-25T23:00:00Z")
+    assert reports.ingest(payload)["applied"] == 1
+    for bad in ({"increments": "x"}, {"increments": {"files": [{"file_id": "e1"}]}},
+                {"summary": {"computed_at": "yesterday"}}):
         with pytest.raises(BadRequest):
             reports.ingest(bad)
 

@@ -1,13 +1,15 @@
 """The whole download-statistics chain through the real local gateway and queue-worker.
 
 get-url (outbox relay) → gateway ``/async-function/stats-compute`` → JetStream → queue-worker
-→ stats-compute → gateway ``/function/stats-ingest`` → PostgreSQL → file-stats/account-stats.
-Once the queue drains, the reports equal the counts taken from the get-url responses.
+→ stats-compute (computes the increments) → gateway ``/function/stats-ingest`` (stores them)
+→ PostgreSQL → file-stats/account-stats. Once the queue drains, the reports equal the counts
+taken from the get-url responses, and Stats computed every event exactly once.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -87,6 +89,9 @@ def test_reports_equal_the_responses_after_the_queue_drains(
                     and sum(r["downloads"] for r in f_rows) == len(plan))
 
         wait_until(reports_match, 60)
+        metrics = requests.get(f"{functions['stats-compute']}/_/metrics", timeout=5).text
+        computed = re.search(r"^fileserver_stats_events_computed_total (\S+)$", metrics, re.M)
+        assert computed is not None and float(computed.group(1)) == len(plan)
     finally:
         for proc in reversed(procs):
             stop_pid(proc.pid)

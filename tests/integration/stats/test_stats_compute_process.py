@@ -1,7 +1,8 @@
 """stats-compute as a real process, with a small local server standing in for the gateway.
 
-The stand-in plays the Downloader's `account-stats` (paged) and `stats-ingest` and records
-every request it gets, so the test checks exactly what stats-compute sends.
+The stand-in plays the Downloader's `account-stats` (paged) and `stats-ingest` (increments
+stored all or nothing: a batch naming an event id stored before is refused whole, naming it)
+and records every request it gets, so the test checks exactly what stats-compute sends.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ ACCOUNTS = [{"account_id": f"a{i:03d}", "bytes_today": GB if i == 0 else 0,
 class GatewayStandIn(BaseHTTPRequestHandler):
     received: list[dict] = []
     pages: list[dict] = []
+    stored: set[str] = set()  # event ids stats-ingest has stored
     ingest_failures = 0  # answer 503 to this many stats-ingest calls first
 
     def log_message(self, *args: object) -> None:  # keep test output quiet
@@ -61,7 +63,23 @@ class GatewayStandIn(BaseHTTPRequestHandler):
             type(self).ingest_failures -= 1
             self._answer(503, {"error": {"code": "service_unavailable"}})
             return
-        self._answer(200, {"applied": len(body["events"]), "duplicates": 0})
+        self._answer(200, ingest(body, type(self).stored))
+
+
+def ingest(body: dict, stored: set[str]) -> dict:
+    """stats-ingest's answer: store every id of the increments, or refuse the known ones."""
+    ids = sent_ids(body)
+    known = sorted(set(ids) & stored)
+    if known:
+        return {"applied": 0, "duplicates": len(known), "expired": 0,
+                "refused": {"duplicates": known, "expired": []}}
+    stored.update(ids)
+    return {"applied": len(ids), "duplicates": 0, "expired": 0}
+
+
+def sent_ids(body: dict) -> list[str]:
+    files = body.get("increments", {}).get("files", [])
+    return sorted(e for f in files for d in f["days"] for e in d["event_ids"])
 
 
 @pytest.fixture(scope="module")
@@ -107,17 +125,42 @@ def test_a_batch_reaches_stats_ingest_bucketed_deduplicated_and_summarized(stats
     response = requests.post(stats_compute, json={"events": batch}, timeout=10)
     assert response.status_code == 200, response.text
     assert response.json()["duplicates_in_batch"] == 1
-    ingest, refresh = GatewayStandIn.received  # the events, then the summary read after them
-    assert ingest["path"] == "/function/stats-ingest"
-    assert ingest["auth"] == f"Bearer {TOKEN}"
-    assert [(e["event_id"], e["day"]) for e in ingest["body"]["events"]] == [
-        ("e1", "2026-11-24"), ("e2", "2026-11-25"), ("e3", "2026-11-25")]
-    assert "summary" not in ingest["body"] and refresh["body"]["events"] == []
+    stored, refresh = GatewayStandIn.received  # the increments, then the summary after them
+    assert stored["path"] == "/function/stats-ingest"
+    assert stored["auth"] == f"Bearer {TOKEN}"
+    # e1 twice in the batch counts once, on the UTC day of its `at`.
+    assert stored["body"] == {"increments": {
+        "files": [{"file_id": "f1", "downloads": 3, "bytes": 2005, "days": [
+            {"day": "2026-11-24", "downloads": 1, "bytes": 1000, "event_ids": ["e1"]},
+            {"day": "2026-11-25", "downloads": 2, "bytes": 1005,
+             "event_ids": ["e2", "e3"]}]}],
+        "accounts": [
+            {"account_id": "a000", "downloads": 2, "bytes": 2000, "days": [
+                {"day": "2026-11-24", "downloads": 1, "bytes": 1000, "event_ids": ["e1"]},
+                {"day": "2026-11-25", "downloads": 1, "bytes": 1000, "event_ids": ["e2"]}]},
+            {"account_id": "gone", "downloads": 1, "bytes": 5, "days": [
+                {"day": "2026-11-25", "downloads": 1, "bytes": 5, "event_ids": ["e3"]}]}]}}
+    assert list(refresh["body"]) == ["summary"]
     summary = refresh["body"]["summary"]
     assert summary["balance"]["accounts"] == 600  # both pages of account-stats were read
     assert summary["capacity"]["accounts_needed_target"] == 165
     assert [(p["offset"], p["limit"]) for p in GatewayStandIn.pages] == [(0, 500), (500, 500)]
     assert all(p["path"] == "/function/account-stats" for p in GatewayStandIn.pages)
+
+
+def test_a_batch_overlapping_a_stored_one_is_resent_without_the_known_events(stats_compute):
+    GatewayStandIn.received.clear()
+    batch = [event("k1", "2026-11-25T03:00:00Z"), event("e2", "2026-11-25T00:00:00Z"),
+             event("k2", "2026-11-25T03:00:01Z", 7)]  # e2 was stored by the test above
+    response = requests.post(stats_compute, json={"events": batch}, timeout=10)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert (answer["applied"], answer["duplicates_at_ingest"]) == (2, 1)
+    refused, stored, _summary = GatewayStandIn.received
+    assert sent_ids(refused["body"]) == ["e2", "k1", "k2"]
+    assert stored["body"]["increments"]["files"] == [
+        {"file_id": "f1", "downloads": 2, "bytes": 1007, "days": [
+            {"day": "2026-11-25", "downloads": 2, "bytes": 1007, "event_ids": ["k1", "k2"]}]}]
 
 
 def test_invalid_events_get_a_json_400_and_nothing_is_sent(stats_compute):

@@ -2,9 +2,10 @@
 
 A local server stands in for the gateway and plays a minimal Downloader: get-url hands out
 URLs round-robin over three accounts and keeps each event in an outbox that a relay thread
-sends to stats-compute in batches (as the Downloader's outbox relay does); stats-ingest applies
-events once per event_id; file-stats and account-stats serve the counts. The bench must
-converge exactly and print its figures.
+sends to stats-compute in batches (as the Downloader's outbox relay does); stats-ingest
+stores the increments Stats computed, all or nothing, refusing a batch that names a stored
+event id; file-stats and account-stats serve the counts. The bench must converge exactly and
+print its figures.
 """
 
 from __future__ import annotations
@@ -67,13 +68,20 @@ class MiniDownloader:
                 "name": "x", "size": 1000, "event_id": event["event_id"]}
 
     def ingest(self, body: dict) -> dict:
+        """Store Stats' increments all or nothing; refuse a batch naming a stored event."""
+        increments = body.get("increments", {"files": [], "accounts": []})
+        ids = {e for f in increments["files"] for d in f["days"] for e in d["event_ids"]}
         with self.lock:
-            fresh = [e for e in body["events"] if e["event_id"] not in self.seen]
-            for e in fresh:
-                self.seen.add(e["event_id"])
-                self.files[e["file_id"]] += 1
-                self.accounts[e["account_id"]] += 1
-        return {"applied": len(fresh), "duplicates": len(body["events"]) - len(fresh)}
+            known = sorted(ids & self.seen)
+            if known:
+                return {"applied": 0, "duplicates": len(known), "expired": 0,
+                        "refused": {"duplicates": known, "expired": []}}
+            self.seen.update(ids)
+            for side, counts, key in (("files", self.files, "file_id"),
+                                      ("accounts", self.accounts, "account_id")):
+                for item in increments[side]:
+                    counts[item[key]] += item["downloads"]
+        return {"applied": len(ids), "duplicates": 0, "expired": 0}
 
     def account_rows(self) -> dict:
         with self.lock:

@@ -30,8 +30,7 @@ def test_offsets_are_converted_to_utc_before_bucketing():
     # 01:30 in UTC+02:00 is 23:30 UTC of the previous day.
     parsed = c.parse_event(event(at="2026-11-25T01:30:00+02:00"))
     assert parsed.day == date(2026, 11, 24)
-    assert parsed.to_json()["at"] == "2026-11-24T23:30:00.000Z"
-    assert parsed.to_json()["day"] == "2026-11-24"
+    assert c.format_utc(parsed.at) == "2026-11-24T23:30:00.000Z"
 
 
 @pytest.mark.parametrize("bad, problem", [
@@ -92,11 +91,31 @@ def test_increments_per_file_and_per_account_split_bytes_by_utc_day():
     ]))
     files = c.increments(events, "file_id")
     assert files["f1"].downloads == 2 and files["f1"].bytes_total == 150
-    assert files["f1"].bytes_by_day == {"2026-11-24": 100, "2026-11-25": 50}
+    assert {d: (i.downloads, i.bytes, i.event_ids) for d, i in files["f1"].days.items()} == {
+        "2026-11-24": (1, 100, ["e1"]), "2026-11-25": (1, 50, ["e2"])}
     accounts = c.increments(events, "account_id")
     assert accounts["a1"].downloads == 2
-    assert accounts["a1"].bytes_by_day == {"2026-11-24": 100, "2026-11-25": 7}
+    assert {d: i.bytes for d, i in accounts["a1"].days.items()} == {"2026-11-24": 100,
+                                                                   "2026-11-25": 7}
     assert accounts["a2"].bytes_total == 50
+
+
+def test_batch_increments_is_what_stats_ingest_stores_sorted_by_id():
+    events, _ = c.dedupe(c.parse_batch([
+        event("e2", "f2", "a1", 7, "2026-11-25T12:00:00Z"),
+        event("e1", "f1", "a2", 100, "2026-11-24T23:59:59Z"),
+        event("e3", "f1", "a1", 50, "2026-11-25T00:00:01Z"),
+    ]))
+    sent = c.batch_increments(events)
+    assert sent["files"] == [
+        {"file_id": "f1", "downloads": 2, "bytes": 150, "days": [
+            {"day": "2026-11-24", "downloads": 1, "bytes": 100, "event_ids": ["e1"]},
+            {"day": "2026-11-25", "downloads": 1, "bytes": 50, "event_ids": ["e3"]}]},
+        {"file_id": "f2", "downloads": 1, "bytes": 7, "days": [
+            {"day": "2026-11-25", "downloads": 1, "bytes": 7, "event_ids": ["e2"]}]}]
+    assert [(a["account_id"], a["downloads"], a["bytes"]) for a in sent["accounts"]] == [
+        ("a1", 2, 57), ("a2", 1, 100)]
+    assert c.batch_increments([]) == {"files": [], "accounts": []}
 
 
 def test_jain_index_values():
@@ -107,15 +126,10 @@ def test_jain_index_values():
     assert c.jain_index([0, 0]) is None
 
 
-def test_accounts_today_adds_only_todays_batch_bytes_and_skips_deleted_accounts():
-    rows = [{"account_id": "a1", "bytes_today": 1000, "daily_limit_bytes": 4000},
+def test_accounts_today_reads_the_rows_with_the_default_limit_for_a_missing_one():
+    rows = [{"account_id": "a1", "bytes_today": 2000, "daily_limit_bytes": 4000},
             {"account_id": "a2", "bytes_today": 0, "daily_limit_bytes": None}]
-    events, _ = c.dedupe(c.parse_batch([
-        event("e1", account_id="a1", size=1000, at="2026-11-25T09:00:00Z"),
-        event("e2", account_id="a1", size=999, at="2026-11-24T23:00:00Z"),  # yesterday
-        event("e3", account_id="gone", size=5, at="2026-11-25T09:00:00Z"),   # deleted account
-    ]))
-    days = c.accounts_today(rows, c.increments(events, "account_id"), date(2026, 11, 25), 10_000)
+    days = c.accounts_today(rows, 10_000)
     assert days == [c.AccountDay("a1", 2000, 4000), c.AccountDay("a2", 0, 10_000)]
     assert days[0].share_of_limit == 0.5
 
@@ -183,7 +197,7 @@ def test_capacity_plan_for_the_observed_rate():
 def test_summary_puts_the_figures_together():
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     rows = [{"account_id": "a1", "bytes_today": 10 * GB, "daily_limit_bytes": 100 * GB}]
-    figures = c.summary(rows, {}, now, c.CapacityTarget(1_000_000, 500, 100 * GB))
+    figures = c.summary(rows, now, c.CapacityTarget(1_000_000, 500, 100 * GB))
     assert figures["computed_at"] == "2026-11-25T12:00:00.000Z"
     assert figures["day"] == "2026-11-25"
     assert figures["share_of_limit"] == {"a1": 0.1}
@@ -194,7 +208,7 @@ def test_summary_puts_the_figures_together():
 def test_malformed_report_rows_do_not_break_the_figures():
     rows = [{"account_id": "a1", "bytes_today": "lots", "daily_limit_bytes": -3},
             {"bytes_today": 5}, {"account_id": "a2", "bytes_today": 2.0, "daily_limit_bytes": 4}]
-    days = c.accounts_today(rows, {}, date(2026, 11, 25), 100)
+    days = c.accounts_today(rows, 100)
     assert days == [c.AccountDay("a1", 0, 100), c.AccountDay("a2", 2, 4)]
 
 
@@ -228,7 +242,7 @@ def test_the_capacity_plan_adds_the_catalogue_ceiling_and_which_accounts_to_add(
          "kind": "service_account", "storage_free_bytes": None},
     ]
     target = c.CapacityTarget(monthly_users=1000, mb_per_user=500, account_daily_limit_bytes=GB)
-    capacity = c.summary(rows, {}, datetime(2026, 12, 1, 12, tzinfo=UTC), target)["capacity"]
+    capacity = c.summary(rows, datetime(2026, 12, 1, 12, tzinfo=UTC), target)["capacity"]
     assert capacity["catalogue_ceiling_bytes"] == 9 * GB  # the full one receives nothing
     assert capacity["smallest_free_account_id"] == "u1"
     assert capacity["accounts_with_known_storage"] == 2 and capacity["full_accounts"] == 1
