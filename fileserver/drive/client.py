@@ -72,9 +72,9 @@ class DriveClient:
         if chunk_size <= 0 or chunk_size % (256 * 1024):
             raise ValueError("chunk_size must be a positive multiple of 256 KiB (Drive's rule)")
         self.chunk_size = chunk_size
+        http = (transport or shared_transport()).authorized_http(key)  # checks the key
         # A service account working in a shared drive: every file goes there (_parents).
         self.shared_drive_id: str | None = key.get("shared_drive_id")
-        http = (transport or shared_transport()).authorized_http(key)
         self._service = build_from_document(discovery_document(self.api_root), http=http)
 
     def _call(self, method: str, request: Any) -> Any:
