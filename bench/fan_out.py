@@ -23,10 +23,8 @@ from pathlib import Path
 
 import requests
 
-from bench.replication_stack import Live, start_live, stop_live
-from devstack.mongo import MongoWireServer
-from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm, wait_until
+from bench.replication_stack import Live, live_stack
+from devstack.process import interrupt_on_sigterm, wait_until
 
 MB = 1024 * 1024
 
@@ -59,13 +57,7 @@ def _ok(url: str) -> bool:
 
 
 def run(accounts: int, copy_ms: int, widths: list[int], size: int, base: Path) -> None:
-    mongo = MongoWireServer(base / "mongo", free_port(), base / "mongo.log")
-    postgres = PostgresServer(base / "pg", free_port(), base / "pg.log")
-    mongo.start()
-    postgres.start(timeout=60)
-    live = None
-    try:
-        live = start_live(base / "stack", mongo.url, postgres.port)
+    with live_stack(base) as live:
         for _ in range(accounts):
             account_id = live.add_account()
             live.set_faults(account_id, [{"method": "files.copy", "error": "none",
@@ -78,11 +70,6 @@ def run(accounts: int, copy_ms: int, widths: list[int], size: int, base: Path) -
         for width, cold, warm in measured:
             print(f"{width:>6} {cold:>7.2f} {warm:>7.2f} {copy_ms / 1000:>11.2f} "
                   f"{warm / (copy_ms / 1000):>16.1f} {baseline / warm:>25.2f}", flush=True)
-    finally:
-        if live is not None:
-            stop_live(live)
-        postgres.stop()
-        mongo.stop()
 
 
 def main() -> None:

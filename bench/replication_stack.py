@@ -14,6 +14,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,9 @@ import requests
 from cryptography.fernet import Fernet
 from pymongo import MongoClient
 
+from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
+from devstack.postgres import PostgresServer
 from devstack.process import free_port, log_tail, pid_alive, stop_pid, wait_until
 from emulators.drive.server import DriveEmulator
 from fileserver.drive.client import DriveClient
@@ -221,6 +224,22 @@ def start_live(base: Path, mongo_url: str, postgres_port: int) -> Live:
         stop_live(live)
         raise
     return live
+
+
+@contextlib.contextmanager
+def live_stack(base: Path) -> Iterator[Live]:
+    """MongoDB (nx-27017), PostgreSQL and ``start_live``'s servers under ``base``; every one
+    stopped on exit, by its pid, whatever happened."""
+    with contextlib.ExitStack() as stack:
+        mongo = MongoWireServer(base / "mongo", free_port(), base / "mongo.log")
+        mongo.start()
+        stack.callback(mongo.stop)
+        postgres = PostgresServer(base / "pg", free_port(), base / "pg.log")
+        postgres.start(timeout=60)
+        stack.callback(postgres.stop)
+        live = start_live(base / "stack", mongo.url, postgres.port)
+        stack.callback(stop_live, live)
+        yield live
 
 
 def stop_live(live: Live) -> None:

@@ -20,10 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.replication_stack import Live, start_live, stop_live
-from devstack.mongo import MongoWireServer
-from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm, wait_until
+from bench.replication_stack import Live, live_stack
+from devstack.process import interrupt_on_sigterm, wait_until
 from fileserver.drive.client import DriveClient
 
 MB = 1024 * 1024
@@ -49,13 +47,7 @@ def replicate_seconds(live: Live, data: bytes) -> tuple[float, float, int]:
 
 
 def run(sizes: list[int], accounts: int, base: Path) -> None:
-    mongo = MongoWireServer(base / "mongo", free_port(), base / "mongo.log")
-    postgres = PostgresServer(base / "pg", free_port(), base / "pg.log")
-    mongo.start()
-    postgres.start(timeout=60)
-    live = None
-    try:
-        live = start_live(base / "stack", mongo.url, postgres.port)
+    with live_stack(base) as live:
         for _ in range(accounts):
             live.add_account()
         live.start_replicator()
@@ -70,11 +62,6 @@ def run(sizes: list[int], accounts: int, base: Path) -> None:
             print(f"{size:>5} {plain_rate:>10.1f} {gridfs:>9.2f} {replicated:>14.2f} "
                   f"{repl_rate:>10.1f} {ratio:>6.2f} {placed:>12.1f} {egress / len(data):>9.3f}",
                   flush=True)
-    finally:
-        if live is not None:
-            stop_live(live)
-        postgres.stop()
-        mongo.stop()
 
 
 def main() -> None:

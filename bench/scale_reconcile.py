@@ -29,10 +29,8 @@ from pathlib import Path
 import psutil
 import psycopg2
 
-from bench.replication_stack import ROOT, Live, start_live, stop_live
-from devstack.mongo import MongoWireServer
-from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm
+from bench.replication_stack import ROOT, Live, live_stack
+from devstack.process import interrupt_on_sigterm
 from fileserver.downloader.db import Database, migrate
 
 NOW = "2026-12-01T00:00:00+00:00"
@@ -139,13 +137,7 @@ def child() -> None:
 
 
 def run(args: argparse.Namespace, base: Path) -> None:
-    mongo = MongoWireServer(base / "mongo", free_port(), base / "mongo.log")
-    postgres = PostgresServer(base / "pg", free_port(), base / "pg.log")
-    mongo.start()
-    postgres.start(timeout=60)
-    live = None
-    try:
-        live = start_live(base / "stack", mongo.url, postgres.port)
+    with live_stack(base) as live:
         seed(live, args.accounts, args.files)
         watched = {"downloader-sync": live.pids["downloader-sync"],
                    "drive emulator": live.emulator.proc.pid}
@@ -156,11 +148,6 @@ def run(args: argparse.Namespace, base: Path) -> None:
         print(done.stdout.strip() or done.stderr[-3000:])
         print("peak RSS during the pass: " + ", ".join(
             f"{name} {mb:.0f} MB" for name, mb in peaks.peaks.items()))
-    finally:
-        if live is not None:
-            stop_live(live)
-        postgres.stop()
-        mongo.stop()
 
 
 def main() -> None:

@@ -30,10 +30,8 @@ from pathlib import Path
 
 import psutil
 
-from bench.replication_stack import ROOT, Live, start_live, stop_live
-from devstack.mongo import MongoWireServer
-from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm, wait_until
+from bench.replication_stack import ROOT, Live, live_stack
+from devstack.process import interrupt_on_sigterm, wait_until
 from fileserver.drive.client import DriveClient
 from fileserver.drive.transport import DEFAULT_POOL_SIZE, shared_transport
 
@@ -138,13 +136,7 @@ def measure(live: Live, args: argparse.Namespace, sampler: SocketSampler) -> Non
 
 
 def run(args: argparse.Namespace, base: Path) -> None:
-    mongo = MongoWireServer(base / "mongo", free_port(), base / "mongo.log")
-    postgres = PostgresServer(base / "pg", free_port(), base / "pg.log")
-    mongo.start()
-    postgres.start(timeout=60)
-    live = None
-    try:
-        live = start_live(base / "stack", mongo.url, postgres.port)
+    with live_stack(base) as live:
         started, tokens_before = time.monotonic(), token_exchanges(live)
         sampler = SocketSampler(start_replicator(live), live.emulator.port)
         sampler.start()
@@ -155,11 +147,6 @@ def run(args: argparse.Namespace, base: Path) -> None:
         print(f"token exchanges: {tokens} for {len(live.keys)} accounts in "
               f"{time.monotonic() - started:.0f} s: {tokens / len(live.keys) / hours:.2f} "
               "per account per hour")
-    finally:
-        if live is not None:
-            stop_live(live)
-        postgres.stop()
-        mongo.stop()
 
 
 def main() -> None:

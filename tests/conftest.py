@@ -31,6 +31,14 @@ def server_tmp_dir(prefix: str) -> Path:
 
 
 
+def need(tool: str) -> str:
+    """The path of a real client from Debian's packages (curl, wget, aria2c), or skip."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"{tool} is not installed (scripts/system-deps.sh installs it)")
+    return path
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # A run stopped by a timeout or `kill` still tears its fixtures down (servers, stacks).
     interrupt_on_sigterm()

@@ -10,7 +10,6 @@ CLI's ``url --metalink`` and ``url --download`` resuming an interrupted run's ``
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -21,18 +20,12 @@ import requests
 
 from devstack.stack import LocalStack
 from fileserver.cli.main import main
+from tests.conftest import need
 from tests.integration.cli.conftest import Cli, emulator_key, random_file
 from tests.integration.cli.test_cli_live import sha256_of, upload_and_wait
 
 NS = {"m": "urn:ietf:params:xml:ns:metalink"}
 LARGE = 150 * 1000 * 1000
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.skip(f"{tool} is not installed (scripts/system-deps.sh installs it)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import hashlib
 import io
 import os
 import random
-import shutil
 import subprocess
 import threading
 from collections import Counter
@@ -25,19 +24,13 @@ from devstack.process import free_port, wait_until
 from emulators.drive.server import DriveEmulator
 from fileserver.drive.client import DriveClient
 from fileserver.drive.retry import RetryPolicy
+from tests.conftest import need
 from tests.integration.downloader.test_get_url_processes import check_reports, relayed
 
 THRESHOLD = 200_000
 DATA = os.urandom(600_000)  # above THRESHOLD: the bare /uc link answers the warning page
 SHA = hashlib.sha256(DATA).hexdigest()
 NS = {"m": "urn:ietf:params:xml:ns:metalink"}
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.skip(f"{tool} is not installed (scripts/system-deps.sh installs it)")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,17 +19,11 @@ from devstack.process import free_port
 from emulators.drive.server import DriveEmulator
 from fileserver.drive.client import DriveClient
 from fileserver.drive.retry import RetryPolicy
+from tests.conftest import need
 
 THRESHOLD = 100_000  # lowered from Google's 100 MB so the default run stays fast
 QUICK = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.05)
 BIG = bytes(range(256)) * 1000  # 256,000 bytes: above THRESHOLD
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.skip(f"{tool} is not installed (scripts/system-deps.sh installs it)")
-    return path
 
 
 @pytest.fixture(scope="module")
