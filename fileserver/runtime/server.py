@@ -287,14 +287,19 @@ class ResponseWriter:
 
 
 def linger(sock: socket.socket) -> None:
-    """Half-close after a response to an unread body, then read (and drop) a little of what
-    the client still sends, so that closing does not reset the connection before the client
-    has read the response. Bounded: at most LINGER_BYTES and LINGER_SECONDS."""
+    """Half-close after a response to an unread body, then give the client LINGER_SECONDS to
+    read the response and stop, reading (and dropping) at most LINGER_BYTES of what it still
+    sends; past that the socket is left unread (flow control stalls the sender) until the
+    time is up. Closing at once would reset the connection while the client (or a proxy such
+    as of-watchdog, which may then answer 500) has not read the response yet."""
     try:
         sock.shutdown(socket.SHUT_WR)
         deadline = time.monotonic() + LINGER_SECONDS
         drained = 0
-        while drained < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+        while (left := deadline - time.monotonic()) > 0:
+            if drained >= LINGER_BYTES:
+                time.sleep(left)
+                break
             if not select.select([sock], [], [], left)[0]:
                 break
             data = sock.recv(min(65536, LINGER_BYTES - drained))

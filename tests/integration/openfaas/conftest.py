@@ -142,12 +142,18 @@ def post_until_answered(port: int, path: str, headers: dict[str, str], total: in
     sock.sendall(head.encode())
     sent, data = 0, b"\0" * block
     try:
-        while sent < total and not select.select([sock], [], [], 0)[0]:
+        sock.setblocking(False)
+        while sent < total:  # never block in a send: see the answer as soon as it comes
+            readable, writable, _ = select.select([sock], [sock], [], 5)
+            if readable or not writable:
+                break
             try:
-                sock.sendall(data)
+                sent += sock.send(data)
+            except BlockingIOError:
+                continue
             except OSError:  # the server answered and closed: read what it said
                 break
-            sent += block
+        sock.setblocking(True)
         sock.settimeout(30)
         status_line = sock.recv(65536).split(b"\r\n", 1)[0]
     finally:
