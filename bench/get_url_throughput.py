@@ -252,6 +252,22 @@ def paced(args: argparse.Namespace, targets: dict[str, tuple[str, str]]) -> None
               f"{r['p99_ms']:>8.1f} {r['errors']:>6}")
 
 
+def run_cleaning_up(run: Any, args: argparse.Namespace, prefix: str) -> None:
+    """``run(args, tmp, procs, servers)`` in a temporary folder; then every process it
+    appended to ``procs`` is stopped by its pid and every server in ``servers`` stopped."""
+    procs: list[subprocess.Popen[bytes]] = []
+    servers: list = []
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        try:
+            run(args, Path(tmp), procs, servers)
+        finally:
+            for proc in procs:
+                stop_pid(proc.pid)
+                proc.wait()
+            for server in reversed(servers):
+                server.stop()
+
+
 def main() -> None:
     interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -263,18 +279,7 @@ def main() -> None:
     parser.add_argument("--servers", nargs="+", default=["streaming"],
                         choices=("streaming", "waitress"),
                         help="HTTP servers to run the functions and gateway on, in turn")
-    args = parser.parse_args()
-    procs: list[subprocess.Popen[bytes]] = []
-    servers: list = []
-    with tempfile.TemporaryDirectory(prefix="bench-get-url-") as tmp:
-        try:
-            run(args, Path(tmp), procs, servers)
-        finally:
-            for proc in procs:
-                stop_pid(proc.pid)
-                proc.wait()
-            for server in reversed(servers):
-                server.stop()
+    run_cleaning_up(run, parser.parse_args(), "bench-get-url-")
 
 
 if __name__ == "__main__":

@@ -17,14 +17,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import tempfile
 from pathlib import Path
 
-from bench.get_url_throughput import FILES, measure, seed, start_function, start_gateway
+from bench.get_url_throughput import (
+    FILES,
+    measure,
+    run_cleaning_up,
+    seed,
+    start_function,
+    start_gateway,
+)
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm, stop_pid
+from devstack.process import free_port, interrupt_on_sigterm
 
 TARGETS = ("download", "get-url", "echo")
 
@@ -96,18 +101,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="runs per target, in alternating order")
     parser.add_argument("--direct", action="store_true", help="skip the gateway")
-    args = parser.parse_args()
-    procs: list[subprocess.Popen[bytes]] = []
-    servers: list = []
-    with tempfile.TemporaryDirectory(prefix="bench-redirector-") as tmp:
-        try:
-            run(args, Path(tmp), procs, servers)
-        finally:
-            for proc in procs:
-                stop_pid(proc.pid)
-                proc.wait()
-            for server in reversed(servers):
-                server.stop()
+    run_cleaning_up(run, parser.parse_args(), "bench-redirector-")
 
 
 if __name__ == "__main__":

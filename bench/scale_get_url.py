@@ -13,15 +13,13 @@ req/s of each, p50/p99 and the wide/narrow ratio (goal >= 0.8). Stops everything
 from __future__ import annotations
 
 import argparse
-import subprocess
-import tempfile
 from pathlib import Path
 
 import psycopg2
 
-from bench.get_url_throughput import measure, start_function
+from bench.get_url_throughput import measure, run_cleaning_up, start_function
 from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm, stop_pid
+from devstack.process import free_port, interrupt_on_sigterm
 from fileserver.downloader.db import Database, migrate
 
 NARROW_FILES, NARROW_HOLDERS = 50, 4
@@ -89,18 +87,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=16)
-    args = parser.parse_args()
-    procs: list[subprocess.Popen[bytes]] = []
-    servers: list = []
-    with tempfile.TemporaryDirectory(prefix="bench-scale-get-url-") as tmp:
-        try:
-            run(args, Path(tmp), procs, servers)
-        finally:
-            for proc in procs:
-                stop_pid(proc.pid)
-                proc.wait()
-            for server in reversed(servers):
-                server.stop()
+    run_cleaning_up(run, parser.parse_args(), "bench-scale-get-url-")
 
 
 if __name__ == "__main__":

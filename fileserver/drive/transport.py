@@ -30,7 +30,7 @@ from fileserver import config
 from fileserver.drive.credentials import credentials_from_key
 
 HTTP_TIMEOUT = 120
-DEFAULT_POOL_SIZE = 32  # >= the replicator's jobs x copy width (4 x 8) in flight
+DEFAULT_POOL_SIZE = 32  # = the replicator's copy width (REPLICATOR_COPY_WIDTH, all jobs together)
 CACHED_ACCOUNTS = 4096
 
 

@@ -40,7 +40,7 @@ def consumer_settings() -> ConsumerSettings:
 
 def replication_settings() -> ReplicationSettings:
     return ReplicationSettings(
-        width=max(1, config.int_setting("REPLICATOR_COPY_WIDTH", 8)),
+        width=max(1, config.int_setting("REPLICATOR_COPY_WIDTH", 32)),
         max_reuploads=max(0, config.int_setting("REPLICATOR_MAX_REUPLOADS_PER_FILE", 0)))
 
 

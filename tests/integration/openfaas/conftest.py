@@ -122,12 +122,12 @@ class WatchdogFunction:
 
     def stop(self) -> None:
         if self.proc is not None:
-            child = None
-            with contextlib.suppress(AssertionError, psutil.Error):
-                child = self.child_pid()
+            children: list[int] = []
+            with contextlib.suppress(psutil.Error):  # every descendant, by pid, read first
+                children = [c.pid for c in psutil.Process(self.proc.pid).children(recursive=True)]
             stop_pid(self.proc.pid)
             self.proc.wait(timeout=10)
-            if child is not None:
+            for child in children:
                 stop_pid(child)
         shutil.rmtree(self.home, ignore_errors=True)
 
