@@ -291,22 +291,35 @@ class Gateway:
         out = [(k, v) for k, v in resp.getheaders()
                if k.lower() not in HOP_BY_HOP or k.lower() == "content-length"]
         out.append(("X-Duration-Seconds", f"{time.perf_counter() - started:.6f}"))
+        # Counted when the function has answered, before its body is relayed: a client that
+        # has read the response sees it in /system/functions and /metrics.
+        INVOCATIONS.labels(name, str(resp.status)).inc()
         start_response(f"{resp.status} {resp.reason}", out)
         return self._relay(conn, resp, name, started, urlsplit(url).netloc)
 
     def _relay(self, conn: http.client.HTTPConnection, resp: http.client.HTTPResponse,
                name: str, started: float, netloc: str) -> Iterator[bytes]:
+        observed = False
         try:
-            while block := resp.read(CHUNK):
+            block = resp.read(CHUNK)
+            while block:
+                following = resp.read(CHUNK)
+                if not following:  # the whole body is in: observe before its last bytes go out
+                    observed = self._observe(name, resp, started)
                 yield block
+                block = following
         finally:
             if resp.isclosed() and not resp.will_close:
                 self.pool.give_back(netloc, conn)  # read to the end: reusable
             else:
                 conn.close()  # the client went away mid-body, or the upstream closes
-            code = str(resp.status)
-            INVOCATIONS.labels(name, code).inc()
-            DURATION.labels(name, code).observe(time.perf_counter() - started)
+            if not observed:
+                self._observe(name, resp, started)
+
+    @staticmethod
+    def _observe(name: str, resp: http.client.HTTPResponse, started: float) -> bool:
+        DURATION.labels(name, str(resp.status)).observe(time.perf_counter() - started)
+        return True
 
     def enqueue(self, name: str, rest: str, environ: dict, start_response: Any) -> list:
         if self.registry.get(name) is None:
