@@ -183,7 +183,9 @@ def measure_rounds(targets: dict[str, tuple[str, list[str]]], clients: int, seco
             for name, parts in slices.items()}
 
 
-def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None:
+def start_seeded_servers(tmp: Path, servers: list) -> tuple[PostgresServer, NatsServer]:
+    """PostgreSQL with the seeded catalogue, and NATS, under ``tmp``; both appended to
+    ``servers`` (stopped by ``run_cleaning_up``)."""
     postgres = PostgresServer(tmp / "pg", free_port(), tmp / "pg.log")
     postgres.start(timeout=60)
     servers.append(postgres)
@@ -191,6 +193,11 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
     nats.start()
     servers.append(nats)
     seed(postgres.url)
+    return postgres, nats
+
+
+def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None:
+    postgres, nats = start_seeded_servers(tmp, servers)
     rps: dict[str, dict[tuple[int, str], float]] = {}
     for server in args.servers:
         started: list = []

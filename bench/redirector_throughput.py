@@ -23,12 +23,10 @@ from bench.get_url_throughput import (
     FILES,
     measure,
     run_cleaning_up,
-    seed,
     start_function,
     start_gateway,
+    start_seeded_servers,
 )
-from devstack.nats import NatsServer
-from devstack.postgres import PostgresServer
 from devstack.process import free_port, interrupt_on_sigterm
 
 TARGETS = ("download", "get-url", "echo")
@@ -43,13 +41,7 @@ def paths_of(name: str, prefix: str) -> list[str]:
 
 
 def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None:
-    postgres = PostgresServer(tmp / "pg", free_port(), tmp / "pg.log")
-    postgres.start(timeout=60)
-    servers.append(postgres)
-    nats = NatsServer(tmp / "nats", free_port(), free_port(), tmp / "nats.log")
-    nats.start()
-    servers.append(nats)
-    seed(postgres.url)
+    postgres, nats = start_seeded_servers(tmp, servers)
     gateway_port = free_port()
     env = {"POSTGRES_URL": postgres.url, "GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
            "LOG_LEVEL": "WARNING", "FILESERVER_ADMIN_TOKEN": "bench"}
