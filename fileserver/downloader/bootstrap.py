@@ -105,8 +105,10 @@ def redirect_service() -> RedirectService:
                            cache_seconds=int_setting("DOWNLOAD_HOLDERS_CACHE_MS", 2000) / 1000)
 
 
+@once
 def duplicate_links() -> int:
-    """How many other holders the redirector lists in ``Link: rel=duplicate`` headers."""
+    """How many other holders the redirector lists in ``Link: rel=duplicate`` headers (read
+    once)."""
     return max(0, int_setting("DOWNLOAD_DUPLICATE_LINKS", 4))
 
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Generic, TypeVar
 
 from fileserver.downloader.repository import DownloadRepository
 from fileserver.downloader.service import (
@@ -45,18 +46,37 @@ class Redirect:
     event_id: str | None = None  # None: nothing was booked (HEAD)
 
 
-class HoldersCache:
-    """The holders query's rows per file for ``ttl`` seconds: the duplicates change slowly
-    (a replica added or removed, an account filling up), and skipping the second round trip
+@dataclass(frozen=True)
+class HolderSet:
+    """What the holders query said of one file: the holders that had room (``_fitting``, in
+    its order) and the file's hashes."""
+
+    fitting: tuple[Holder, ...]
+    md5: str | None
+    sha256: str | None
+
+    @classmethod
+    def of(cls, rows: list[dict[str, Any]]) -> HolderSet:
+        first = rows[0] if rows else {"md5": None, "sha256": None}
+        return cls(tuple(_fitting(rows)), first["md5"], first["sha256"])
+
+
+T = TypeVar("T")
+
+
+class HoldersCache(Generic[T]):
+    """What ``load`` made of a file's holders (``RedirectService``: a ``HolderSet``), per
+    file and day, for ``ttl`` seconds: the duplicates change slowly (a replica added or
+    removed, an account filling up), and skipping the second round trip (and the rows' sift)
     keeps the redirector as fast as get-url. 0 disables it."""
 
     def __init__(self, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl = ttl
         self.clock = clock
-        self._rows: dict[tuple[str, date], tuple[float, list[dict]]] = {}
+        self._rows: dict[tuple[str, date], tuple[float, T]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, date], load: Callable[[], list[dict]]) -> list[dict]:
+    def get(self, key: tuple[str, date], load: Callable[[], T]) -> T:
         now = self.clock()
         with self._lock:
             found = self._rows.get(key)
@@ -74,7 +94,7 @@ class HoldersCache:
 class RedirectService:
     def __init__(self, downloads: DownloadService, cache_seconds: float = 0) -> None:
         self.downloads = downloads
-        self.cache = HoldersCache(cache_seconds)
+        self.cache: HoldersCache[HolderSet] = HoldersCache(cache_seconds)
 
     def redirect(self, file_id: object, duplicates: int, client: str | None = None) -> Redirect:
         """Book one download exactly as get-url does (with the same per-client limits for
@@ -82,11 +102,11 @@ class RedirectService:
         file (as of at most ``cache_seconds`` ago), least loaded first."""
         chosen = self.downloads.get_url(file_id, client)
         key = (chosen["file_id"], self.downloads.clock().date())
-        rows = self.cache.get(key, lambda: DownloadRepository.holders(self.downloads.db, *key))
-        others = [h for h in _fitting(rows) if h.account_id != chosen["account_id"]]
-        first = rows[0] if rows else {"md5": None, "sha256": None}
-        return Redirect(chosen["file_id"], chosen["name"], chosen["size"], first["md5"],
-                        first["sha256"], Holder(chosen["account_id"], chosen["url"]),
+        known = self.cache.get(
+            key, lambda: HolderSet.of(DownloadRepository.holders(self.downloads.db, *key)))
+        others = [h for h in known.fitting if h.account_id != chosen["account_id"]]
+        return Redirect(chosen["file_id"], chosen["name"], chosen["size"], known.md5,
+                        known.sha256, Holder(chosen["account_id"], chosen["url"]),
                         others[:duplicates], chosen["event_id"])
 
     def peek(self, file_id: object, duplicates: int) -> Redirect:
