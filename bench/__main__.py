@@ -79,10 +79,10 @@ BENCHMARKS = [
                baseline=r"16\s+get-url\s+" + NUMBER, meets_ratio=lambda r: r >= 0.8),
         Figure("get-url p99 ms paced at 500/s", r"paced.*\n\s+get-url\s+\S+\s+\S+\s+" + NUMBER,
                "<= 50 ms", lambda v: v <= 50)]),
-    Benchmark("redirector_throughput", ["--seconds", "2", "--clients", "16", "--rounds", "7"], [
+    Benchmark("redirector_throughput", ["--seconds", "0.5", "--clients", "16", "--rounds", "21"], [
         Figure("download redirector req/s, 16 clients (vs get-url)",
                r"16\s+download\s+" + NUMBER, baseline=r"16\s+get-url\s+" + NUMBER),
-        Figure("redirector/get-url ratio, median of 7 interleaved rounds",
+        Figure("redirector/get-url ratio, median of 21 interleaved rounds",
                r"throughput ratio: " + NUMBER, ">= 0.9", lambda v: v >= 0.9),
         Figure("redirector/get-url ratio, lowest round (vs highest)",
                r"throughput ratio: .*range " + NUMBER + "-",

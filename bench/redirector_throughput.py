@@ -1,6 +1,6 @@
 """The download redirector's throughput next to get-url's and echo's, in the same run.
 
-    python -m bench.redirector_throughput [--seconds 2] [--clients 16] [--rounds 7] [--direct]
+    python -m bench.redirector_throughput [--seconds 0.5] [--clients 16] [--rounds 21] [--direct]
 
 Starts its own PostgreSQL, NATS, the download, get-url and echo function processes and the
 local gateway (all on free ports, in a temporary directory; the same setup and client loop as
@@ -185,9 +185,9 @@ def report(clients: int, runs: dict[str, list[dict[str, Any]]], rounds: int) -> 
 def main() -> None:
     interrupt_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=2.0, help="length of one slice")
+    parser.add_argument("--seconds", type=float, default=0.5, help="length of one slice")
     parser.add_argument("--clients", type=int, nargs="+", default=[16])
-    parser.add_argument("--rounds", type=int, default=7,
+    parser.add_argument("--rounds", type=int, default=21,
                         help="slices per target, in alternating order")
     parser.add_argument("--direct", action="store_true", help="skip the gateway")
     run_cleaning_up(run, parser.parse_args(), "bench-redirector-")
