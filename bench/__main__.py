@@ -86,7 +86,10 @@ BENCHMARKS = [
                r"throughput ratio: " + NUMBER, ">= 0.9", lambda v: v >= 0.9),
         Figure("redirector/get-url ratio, lowest round (vs highest)",
                r"throughput ratio: .*range " + NUMBER + "-",
-               baseline=r"throughput ratio: .*range [0-9.]+-" + NUMBER)]),
+               baseline=r"throughput ratio: .*range [0-9.]+-" + NUMBER),
+        Figure("download function CPU ms per request (vs get-url's)",
+               r"16\s+download(?:\s+\S+){5}\s+" + NUMBER,
+               baseline=r"16\s+get-url(?:\s+\S+){5}\s+" + NUMBER)]),
     Benchmark("client_limits_sql", ["--calls", "1000"], [
         Figure("get-url call in PostgreSQL with limits on, new client (us, vs off)",
                r"new client\s+" + NUMBER, baseline=r"plain\s+" + NUMBER)]),

@@ -13,10 +13,11 @@ echo, then echo get-url download, ...): each round's download and get-url slices
 in time against the same stack state. The load comes from one pool of worker processes
 started once, every worker starting each slice at the same instant; the replica prober is off
 (it runs in one of the two processes only). Prints per target the req/s over all rounds, the
-worst round's p50/p99 and the function process's CPU ms per request (median of its slices),
-each round's download/get-url ratio with their median and range (goal, issue 17: median >=
-0.9), and the median download/get-url ratio of CPU per request (a figure that the machine's
-other load barely moves). Every process started here is stopped by its pid at the end.
+worst round's p50/p99, the function process's and the gateway's CPU ms per request (median of
+its slices), each round's download/get-url ratio with their median and range (goal, issue
+17: median >= 0.9), and the median download/get-url ratio of the function's CPU per request
+(a figure that the machine's other load moves less). Every process started here is stopped by
+its pid at the end.
 """
 
 from __future__ import annotations
@@ -97,15 +98,18 @@ class LoadPool:
                                                  seconds)] * procs)
 
     def measure(self, base: str, paths: list[str], clients: int, seconds: float,
-                process: psutil.Process) -> dict[str, Any]:
-        """req/s, p50/p99 and errors of ``load``, and ``cpu_ms``: the CPU time ``process``
-        (the function's) spent per answered request."""
-        before = sum(process.cpu_times()[:2])
+                process: psutil.Process, gateway: psutil.Process | None) -> dict[str, Any]:
+        """req/s, p50/p99 and errors of ``load``; ``cpu_ms`` and ``gateway_ms``: the CPU time
+        ``process`` (the function's) and ``gateway`` spent per answered request."""
+        watched = [process] + ([gateway] if gateway else [])
+        before = [sum(p.cpu_times()[:2]) for p in watched]
         parts = self.load(base, paths, clients, seconds)
-        cpu = sum(process.cpu_times()[:2]) - before
+        spent = [sum(p.cpu_times()[:2]) - b for p, b in zip(watched, before, strict=True)]
         result = summary([x for part, _ in parts for x in part], sum(e for _, e in parts),
                          seconds)
-        return {**result, "cpu_ms": 1000 * cpu / max(1, result["ok"])}
+        ok = max(1, result["ok"])
+        return {**result, "cpu_ms": 1000 * spent[0] / ok,
+                "gateway_ms": 1000 * spent[1] / ok if gateway else 0.0}
 
     def close(self) -> None:
         self.pool.terminate()
@@ -122,10 +126,12 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
         functions[name] = start_function(name, {**env, **FUNCTION_ENV}, tmp, procs)
         processes[name] = psutil.Process(procs[-1].pid)
     targets = {name: (url, "/") for name, url in functions.items()}
+    gateway_process = None
     if not args.direct:
         gateway = start_gateway(functions, nats.url, tmp, procs, gateway_port)
+        gateway_process = psutil.Process(procs[-1].pid)
         targets = {name: (gateway, f"/function/{name}/") for name in functions}
-    with_paths = {name: (base, paths_of(name, prefix), processes[name])
+    with_paths = {name: (base, paths_of(name, prefix), processes[name], gateway_process)
                   for name, (base, prefix) in targets.items()}
     print(f"mode: {'direct' if args.direct else 'through the gateway'}; {args.rounds} "
           f"interleaved rounds of {args.seconds:g} s per target; cpus: {os.cpu_count()}")
@@ -137,21 +143,23 @@ def run(args: argparse.Namespace, tmp: Path, procs: list, servers: list) -> None
         load.close()
 
 
-Target = tuple[str, list[str], psutil.Process]  # base URL, paths, the function's process
+# base URL, paths, the function's process, the gateway's (None: direct)
+Target = tuple[str, list[str], psutil.Process, psutil.Process | None]
 
 
 def interleaved(load: LoadPool, targets: dict[str, Target], clients: int,
                 args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
     """One uncounted warm-up slice per target, then ``--rounds`` rounds of one slice per
     target, the order reversed every round; every slice's result by target."""
-    for base, paths, _process in targets.values():
+    for base, paths, *_processes in targets.values():
         load.load(base, paths, clients, WARM_UP_SECONDS)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
     order = list(targets)
     for _round in range(args.rounds):
         for name in order:
-            runs[name].append(load.measure(*targets[name][:2], clients, args.seconds,
-                                           targets[name][2]))
+            base, paths, process, gateway = targets[name]
+            runs[name].append(load.measure(base, paths, clients, args.seconds, process,
+                                           gateway))
         order.reverse()
     return runs
 
@@ -161,13 +169,14 @@ def report(clients: int, runs: dict[str, list[dict[str, Any]]], rounds: int) -> 
     function's CPU ms per request (median over slices); then the per-round
     download/get-url ratios with their median and range."""
     print(f"{'clients':>7} {'target':>8} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
-          f" {'cpu ms/req':>10}")
+          f" {'cpu ms/req':>10} {'gateway':>8}")
     for name, got in runs.items():
         rps = statistics.fmean(r["rps"] for r in got)
         cpu = statistics.median(r["cpu_ms"] for r in got)
+        gateway = statistics.median(r["gateway_ms"] for r in got)
         print(f"{clients:>7} {name:>8} {rps:>8.0f} {max(r['p50_ms'] for r in got):>8.1f} "
               f"{max(r['p99_ms'] for r in got):>8.1f} {sum(r['errors'] for r in got):>6} "
-              f"{cpu:>10.2f}")
+              f"{cpu:>10.2f} {gateway:>8.2f}")
     # A round's download and get-url slices are adjacent in time (get-url is always in the
     # middle): their ratio is the least disturbed by the machine's drifting load.
     ratios = [d["rps"] / g["rps"] for d, g in zip(runs["download"], runs["get-url"],
