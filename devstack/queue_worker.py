@@ -21,7 +21,7 @@ import requests
 from nats.js.api import ConsumerConfig
 
 from devstack.gateway import ASYNC_SUBJECT, async_stream_config
-from devstack.natsbridge import ensure_stream
+from fileserver.contracts.jetstream import ensure_stream
 
 log = logging.getLogger("devstack.queue_worker")
 RETRYABLE = {429, 500, 502, 503, 504}

@@ -9,17 +9,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fileserver.contracts.jobs import ACCOUNT_KINDS, FILE_KINDS, REPAIR_KIND
+from fileserver.contracts.timestamps import parse_utc
 from workers.replicator.cleanup import REMOVING, Cleaner
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.ports import AccountStore, Downloader, DriveFactory, FileStore
-from workers.replicator.repair import KIND as REPAIR_KIND
 from workers.replicator.repair import Repairer, parse_repair
 from workers.replicator.replication import Replicator
 
 log = logging.getLogger("replicator.handlers")
-FILE_KINDS = ("replicate", "delete-file", "rename-file")
-ACCOUNT_KINDS = ("account-added", "account-removed", "account-updated")
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def _parse_time(raw: Any) -> datetime | None:
     if not isinstance(raw, str):
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return parse_utc(raw)
     except ValueError:
         return None
 
