@@ -22,16 +22,16 @@ from pathlib import Path
 from bench.get_url_throughput import FILES, seed
 from devstack.postgres import PostgresServer
 from devstack.process import free_port, interrupt_on_sigterm
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader.db import Database
 from fileserver.downloader.repository import DownloadRepository
-from fileserver.downloader.service import iso_z
 
 BLOCK = 100
 
 
 def call(db: Database, kind: str, i: int) -> str:
     now = datetime.now(UTC)
-    args = (db, FILES[i % len(FILES)], now.date(), uuid.uuid4().hex, iso_z(now))
+    args = (db, FILES[i % len(FILES)], now.date(), uuid.uuid4().hex, format_utc(now))
     if kind == "plain":
         return DownloadRepository.get_url(*args)["outcome"]
     client = f"198.18.{(i >> 8) & 255}.{i & 255}" if kind == "new client" else "203.0.113.7"

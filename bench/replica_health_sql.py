@@ -25,10 +25,10 @@ from pathlib import Path
 from bench.get_url_throughput import FILES, seed
 from devstack.postgres import PostgresServer
 from devstack.process import free_port, interrupt_on_sigterm
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader.db import MIGRATIONS_DIR, Database, Prepared
 from fileserver.downloader.health_repository import HealthRepository
 from fileserver.downloader.repository import DownloadRepository
-from fileserver.downloader.service import iso_z
 
 BLOCK = 100
 OLD = Prepared("fs_get_url_003_call", "SELECT * FROM fs_get_url_003(:f, :d, :eid, :at)")
@@ -60,7 +60,7 @@ def call(db: Database, kind: str, i: int) -> str:
     now = datetime.now(UTC)
     files = BLOCKED if kind == "010, 3 of 10 blocked" else HEALTHY
     params = {"f": files[i % len(files)], "d": now.date(), "eid": uuid.uuid4().hex,
-              "at": iso_z(now)}
+              "at": format_utc(now)}
     if kind == "003":
         found = db.call(OLD, **params)[0]
     else:

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
-def format_utc(moment: datetime) -> str:
-    """``moment`` (timezone-aware) as ``2026-11-25T10:00:00.123Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def format_utc(moment: datetime, timespec: str = "milliseconds") -> str:
+    """``moment`` (timezone-aware) as ``2026-11-25T10:00:00.123Z`` (``timespec="seconds"``:
+    ``2026-11-25T10:00:00Z``, for whole-second times such as a signed link's expiry)."""
+    return moment.astimezone(UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def utc_stamp() -> str:

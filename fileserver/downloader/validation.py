@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from fileserver.contracts.timestamps import parse_utc
 from fileserver.errors import BadRequest
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -74,7 +75,7 @@ def timestamp(value: Any, field: str) -> datetime:
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be an ISO-8601 timestamp")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_utc(value)
     except ValueError as exc:
         raise BadRequest(f"{field} must be an ISO-8601 timestamp") from exc
     if parsed.tzinfo is None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from fileserver.contracts.timestamps import format_utc, parse_utc
 from fileserver.errors import BadRequest
 
 # The ids and sizes the Downloader's stats-ingest accepts: an event it would refuse is
@@ -43,11 +44,6 @@ class DownloadEvent:
         return self.at.date()
 
 
-def format_utc(moment: datetime) -> str:
-    """ISO-8601 in UTC with milliseconds and a ``Z``: ``2026-11-25T10:00:00.123Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _identifier(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
     if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
@@ -59,7 +55,7 @@ def _timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("at must be an ISO-8601 string")
     try:
-        moment = datetime.fromisoformat(value)
+        moment = parse_utc(value)
     except ValueError as exc:
         raise ValueError(f"at is not ISO-8601: {value[:40]!r}") from exc
     if moment.tzinfo is None:
