@@ -1,13 +1,19 @@
 """Requirement 5: no service reaches another service's database.
 
 Checked on the import graph of the source: every module of an owner may import only the
-drivers of its own database and never another owner's data layer.
+drivers of its own database and never another owner's data layer. A function's owner is its
+``fileserver.service`` label in stack.yml (devstack/stack_file.py reads it), declared nowhere
+else; the README's service table is checked against it.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+from devstack import stack_file
+from devstack.gateway import FunctionRegistry, Gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,18 +29,11 @@ RULES: dict[str, tuple[str, ...]] = {
     "workers/replicator": DOWNLOADER_ONLY,
     "fileserver/drive": DOWNLOADER_ONLY + UPLOADER_ONLY,
 }
-FUNCTION_OWNERS = {
-    "uploader": ("upload-file", "files", "drive-accounts"),
-    "downloader": ("get-url", "download", "downloader-sync", "stats-ingest", "file-stats",
-                   "account-stats", "stats-summary"),
-    "stats": ("stats-compute",),
-    "platform": ("echo",),  # the gateway tests' and benchmarks' trivial function
-}
 OWNER_RULES = {"uploader": RULES["fileserver/uploader"],
                "downloader": RULES["fileserver/downloader"],
-               "stats": RULES["fileserver/stats"],
-               "platform": RULES["fileserver/stats"]}
-
+               "stats": RULES["fileserver/stats"]}
+# A function folder stack.yml does not deploy (the local stack's echo) imports no service.
+UNDEPLOYED_RULES = RULES["fileserver/stats"]
 
 def imports_of(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), filename=str(path))
@@ -65,19 +64,40 @@ def test_service_packages_import_only_their_own_database():
     assert problems == []
 
 
+def function_folders() -> set[str]:
+    return {p.parent.name for p in (ROOT / "functions").glob("*/handler.py")}
+
+
 def test_functions_import_only_their_owner():
+    """Owners come from stack.yml's ``fileserver.service`` labels, declared nowhere else."""
+    owner_of = stack_file.owners()
     problems = []
-    for owner, names in FUNCTION_OWNERS.items():
-        for name in names:
-            problems += violations(sorted((ROOT / "functions" / name).glob("*.py")),
-                                   OWNER_RULES[owner])
+    for name in sorted(function_folders()):
+        forbidden = OWNER_RULES[owner_of[name]] if name in owner_of else UNDEPLOYED_RULES
+        problems += violations(sorted((ROOT / "functions" / name).glob("*.py")), forbidden)
     assert problems == []
 
 
-def test_every_function_has_an_owner():
-    owned = {name for names in FUNCTION_OWNERS.values() for name in names}
-    present = {p.parent.name for p in (ROOT / "functions").glob("*/handler.py")}
-    assert present <= owned, f"functions without an owner in this test: {present - owned}"
+def test_every_deployed_function_has_an_owner_and_a_folder():
+    owner_of = stack_file.owners()  # ValueError names a function without a service label
+    assert set(owner_of) <= function_folders()
+    assert set(owner_of.values()) == set(OWNER_RULES)
+
+
+def readme_services() -> dict[str, set[str]]:
+    """The README's service table: service -> the functions its row names (in backticks,
+    outside parentheses: "(+ the `replicator` worker)" is not a function)."""
+    rows = re.findall(r"^\| (Uploader|Downloader|Stats) \|[^|]*\|([^|]*)\|",
+                      (ROOT / "README.md").read_text(), flags=re.MULTILINE)
+    return {service.lower(): set(re.findall(r"`([^`]+)`", re.sub(r"\(.*?\)", "", names)))
+            for service, names in rows}
+
+
+def test_the_readme_names_the_owners_stack_yml_declares():
+    declared: dict[str, set[str]] = {}
+    for name, owner in stack_file.owners().items():
+        declared.setdefault(owner, set()).add(name)
+    assert readme_services() == declared
 
 
 def test_the_checker_catches_a_violation(tmp_path):
@@ -89,3 +109,12 @@ def test_the_checker_catches_a_violation(tmp_path):
     good = tmp_path / "good.py"
     good.write_text("import pymongo\nfrom fileserver.errors import NotFound\n")
     assert violations([good], DOWNLOADER_ONLY) == []
+
+
+def test_the_local_gateway_reports_each_functions_owner(tmp_path):
+    urls = tmp_path / "functions.json"
+    urls.write_text('{"get-url": "http://127.0.0.1:9", "echo": "http://127.0.0.1:9"}')
+    listing = {f["name"]: f for f in Gateway(FunctionRegistry(urls), None).system_functions()}
+    assert listing["get-url"]["labels"][stack_file.SERVICE_LABEL] == "downloader"
+    assert listing["get-url"]["annotations"]["fileserver.auth"] == "public"
+    assert listing["echo"]["labels"] == {}  # not deployed: no owner
