@@ -44,43 +44,27 @@ class SyncedFile(Protocol):
     """What ``PUT /files/<id>`` sends (the Uploader's ``StoredFile``, the replicator's
     ``FileRecord``)."""
 
-    @property
-    def id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def size(self) -> int: ...
-    @property
-    def md5(self) -> str: ...
-    @property
-    def sha256(self) -> str | None: ...
-    @property
-    def version(self) -> int: ...
+    id: str
+    name: str
+    size: int
+    md5: str
+    sha256: str | None
+    version: int
 
 
 class SyncedAccount(Protocol):
     """What ``PUT /accounts/<id>`` sends (the replicator's ``Account``)."""
 
-    @property
-    def id(self) -> str: ...
-    @property
-    def email(self) -> str: ...
-    @property
-    def daily_limit_bytes(self) -> int: ...
-    @property
-    def serving(self) -> bool: ...
-    @property
-    def version(self) -> int: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def state(self) -> str: ...
-    @property
-    def storage_limit(self) -> int | None: ...
-    @property
-    def storage_usage(self) -> int: ...
-    @property
-    def storage_checked_at(self) -> str | None: ...
+    id: str
+    email: str
+    daily_limit_bytes: int
+    serving: bool
+    version: int
+    kind: str
+    state: str
+    storage_limit: int | None
+    storage_usage: int
+    storage_checked_at: str | None
 
 
 _last_version = 0

@@ -14,34 +14,8 @@ from fileserver.contracts.downloader_sync import (
 )
 from fileserver.uploader.model import StoredFile
 from fileserver.uploader.registration import DownloaderRegistration
+from tests.unit.fake_http import FakeResponse, FakeSession
 from workers.replicator.adapters import to_record
-
-
-class Answer:
-    def __init__(self, status: int, body: object = None) -> None:
-        self.status_code = status
-        self._body = {} if body is None else body
-        self.text = str(body)
-
-    def json(self) -> object:
-        if isinstance(self._body, Exception):
-            raise self._body
-        return self._body
-
-
-class Session(requests.Session):
-    def __init__(self, *answers: object) -> None:
-        super().__init__()
-        self.answers = list(answers)
-        self.sent: list[tuple[str, str, dict]] = []
-
-    def request(self, method, url, **kwargs):  # noqa: ANN001, ANN201
-        self.sent.append((method, url, kwargs))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
 
 STORED = StoredFile("f1", "a.bin", 5, "application/octet-stream", "m" * 32, "s" * 64,
                     "replicating", 2, "blob", "2026-12-01T10:00:00.000Z",
@@ -54,7 +28,7 @@ def registrations(outcome: str) -> float:
 
 
 def test_upload_file_and_the_replicator_send_the_same_put_files():
-    uploader, replicator = Session(Answer(200)), Session(Answer(200))
+    uploader, replicator = FakeSession([FakeResponse(200)]), FakeSession([FakeResponse(200)])
     DownloaderRegistration("http://gw/", "tok", session=uploader)(STORED)
     DownloaderSyncClient("http://gw", "tok", session=replicator).put_file(to_record(STORED))
     (method, url, sent), (_, _, again) = uploader.sent[0], replicator.sent[0]
@@ -66,26 +40,26 @@ def test_upload_file_and_the_replicator_send_the_same_put_files():
 
 
 @pytest.mark.parametrize(("answer", "outcome"), [
-    (Answer(200), "registered"),
-    (Answer(400, {"error": {}}), "refused"),
-    (Answer(503), "refused"),
+    (FakeResponse(200), "registered"),
+    (FakeResponse(400, {"error": {}}), "refused"),
+    (FakeResponse(503), "refused"),
     (requests.ConnectionError("refused"), "unreachable"),
 ])
 def test_the_upload_time_registration_counts_and_never_raises(answer, outcome):
     before = registrations(outcome)
-    DownloaderRegistration("http://gw", "tok", session=Session(answer))(STORED)
+    DownloaderRegistration("http://gw", "tok", session=FakeSession([answer]))(STORED)
     assert registrations(outcome) == before + 1
 
 
 @pytest.mark.parametrize(("answer", "error", "status"), [
     (requests.Timeout("slow"), SyncUnavailable, None),
-    (Answer(429), SyncUnavailable, 429),
-    (Answer(500), SyncUnavailable, 500),
-    (Answer(200, ValueError("not json")), SyncUnavailable, 200),
-    (Answer(404, {"error": {}}), SyncRefused, 404),
+    (FakeResponse(429), SyncUnavailable, 429),
+    (FakeResponse(500), SyncUnavailable, 500),
+    (FakeResponse(200, ValueError("not json")), SyncUnavailable, 200),
+    (FakeResponse(404, {"error": {}}), SyncRefused, 404),
 ])
 def test_failures_are_the_contracts_own_types(answer, error, status):
-    client = DownloaderSyncClient("http://gw", "tok", session=Session(answer))
+    client = DownloaderSyncClient("http://gw", "tok", session=FakeSession([answer]))
     with pytest.raises(error) as raised:
         client.delete_file("f1", 3)
     assert raised.value.status == status
