@@ -14,6 +14,7 @@ from pathlib import Path
 
 from devstack import stack_file
 from devstack.gateway import FunctionRegistry, Gateway
+from tests.unit.deploy.codescan import imported_names
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,16 +36,10 @@ OWNER_RULES = {"uploader": RULES["fileserver/uploader"],
 # A function folder stack.yml does not deploy (the local stack's echo) imports no service.
 UNDEPLOYED_RULES = RULES["fileserver/stats"]
 
+
 def imports_of(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return names
+    """Every absolute import of the file, at module level or inside functions."""
+    return imported_names(list(ast.walk(ast.parse(path.read_text(), filename=str(path)))))
 
 
 def violations(paths: list[Path], forbidden: tuple[str, ...]) -> list[str]:
