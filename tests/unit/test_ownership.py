@@ -29,6 +29,8 @@ RULES: dict[str, tuple[str, ...]] = {
     "fileserver/stats": ANY_DRIVER + ("fileserver.uploader", "fileserver.downloader"),
     "workers/replicator": DOWNLOADER_ONLY,
     "fileserver/drive": DOWNLOADER_ONLY + UPLOADER_ONLY,
+    # every service imports the contracts: they import no service and no database driver
+    "fileserver/contracts": DOWNLOADER_ONLY + UPLOADER_ONLY + ("fileserver.stats",),
 }
 OWNER_RULES = {"uploader": RULES["fileserver/uploader"],
                "downloader": RULES["fileserver/downloader"],
