@@ -235,9 +235,6 @@ class FileRepository:
                     pending[account_id] = pending.get(account_id, 0) + int(doc["size"])
         return pending
 
-    def ids_with_status(self, status: str) -> list[str]:
-        return [d["_id"] for d in self.col.find({"status": status}, {"_id": 1})]
-
     def _update(self, query: dict[str, Any], sets: dict[str, Any],
                 unset: dict[str, Any] | None = None) -> StoredFile | None:
         """One atomic conditional update that also bumps ``version`` and ``updated_at``."""
