@@ -28,12 +28,10 @@ FUNCTION_OWNERS = {
     "downloader": ("get-url", "download", "downloader-sync", "stats-ingest", "file-stats",
                    "account-stats", "stats-summary"),
     "stats": ("stats-compute",),
-    "platform": ("echo",),  # the gateway tests' and benchmarks' trivial function
 }
 OWNER_RULES = {"uploader": RULES["fileserver/uploader"],
                "downloader": RULES["fileserver/downloader"],
-               "stats": RULES["fileserver/stats"],
-               "platform": RULES["fileserver/stats"]}
+               "stats": RULES["fileserver/stats"]}
 
 
 def imports_of(path: Path) -> set[str]:
