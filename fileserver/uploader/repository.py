@@ -91,9 +91,6 @@ class AccountRepository:
     def list_all(self) -> list[Account]:
         return [Account.from_doc(d) for d in self.col.find({}, {"key": 0}).sort("_id")]
 
-    def active_ids(self) -> list[str]:
-        return [d["_id"] for d in self.col.find({"state": "active"}, {"_id": 1})]
-
     def update(self, account_id: str, changes: dict[str, Any],
                email: str | None = None) -> Account:
         """Apply ``changes`` (name, daily_limit_bytes, state, key) and bump the version.
