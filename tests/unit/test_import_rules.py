@@ -3,8 +3,9 @@ import"), checked on every ``.py`` file of the repository by parsing its imports
 
 Every ``import`` counts, at module level or inside a function (a lazy import is still a
 dependency), relative ones resolved to their absolute name. Rules are written by layer, not by
-module, so that a module moving inside its layer keeps them: a file belongs to the first
-folder rule its path matches; an imported name to the first layer its dotted name matches.
+module, so that a module moving inside its layer keeps them: a file belongs to the folder
+rule of its longest matching path prefix; an imported name to the layer of its longest
+matching dotted prefix.
 Names of no project layer (the standard library, third-party packages) are not checked here;
 which database drivers each service may use is ``tests/unit/test_ownership.py``'s business.
 """
@@ -21,7 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SKIPPED_DIRS = {"node_modules", "__pycache__"}  # and every hidden folder (.venv, .git, .stack)
 
-# Layers of imported names: (dotted prefix, layer), most specific first. A module directly in
+# Layers of imported names: (dotted prefix, layer), the longest prefix wins. A module directly in
 # fileserver/ (config, errors) or in a fileserver subpackage not named here (a new shared
 # contract module, e.g. fileserver/contracts/) is ``core``.
 LAYERS: list[tuple[str, str]] = [
@@ -41,11 +42,11 @@ LAYERS: list[tuple[str, str]] = [
     ("tools", "tools"),
     ("functions", "functions"),
 ]
-PRODUCT = {"core", "drive", "runtime", "uploader", "downloader", "stats"}
+PRODUCT = {"core", "drive", "runtime", "uploader", "downloader", "stats"}  # all but the CLI
 SERVICES = {"uploader", "downloader", "stats"}
 EVERYTHING = {layer for _, layer in LAYERS}
 
-# Folder rules: (path prefix, name, the layers its files may import), most specific first.
+# Folder rules: (path prefix, name, the layers its files may import), the longest prefix wins.
 FOLDERS: list[tuple[str, str, set[str]]] = [
     ("fileserver/cli/", "cli", {"core", "cli"}),
     ("fileserver/drive/", "drive", {"core", "drive"}),
@@ -67,19 +68,22 @@ FOLDERS: list[tuple[str, str, set[str]]] = [
 
 
 def layer_of(name: str) -> str | None:
-    """The project layer of an imported dotted name; None for stdlib and third party."""
-    for prefix, layer in LAYERS:
-        if name == prefix or name.startswith(prefix + "."):
-            return layer
-    return None
+    """The project layer of an imported dotted name (its longest matching prefix); None for
+    the standard library and third-party packages."""
+    found = [(len(prefix), layer) for prefix, layer in LAYERS
+             if name == prefix or name.startswith(prefix + ".")]
+    return max(found)[1] if found else None
 
 
 def folder_of(relative: str) -> tuple[str, set[str]] | None:
-    """The folder rule of a file (its path relative to the root, with ``/``)."""
-    for prefix, name, allowed in FOLDERS:
-        if relative.startswith(prefix):
-            return name, allowed
-    return None
+    """The folder rule of a file (its path relative to the root, with ``/``): the row of the
+    longest folder prefix."""
+    found = [(len(prefix), name, allowed) for prefix, name, allowed in FOLDERS
+             if relative.startswith(prefix)]
+    if not found:
+        return None
+    _, name, allowed = max(found, key=lambda row: row[0])
+    return name, allowed
 
 
 def package_of(relative: str) -> list[str]:
