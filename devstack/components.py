@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from devstack.config import REPO_ROOT, StackConfig
+from devstack.config import REPO_ROOT, StackConfig, function_dir
 from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
@@ -165,7 +165,7 @@ def function_process(config: StackConfig, name: str, env: dict[str, str],
     health = f"http://127.0.0.1:{port}/healthz"  # through the watchdog: the function answers
     if not config.behind_watchdog(name):
         return AppProcess(
-            name, [sys.executable, "-m", "fileserver.runtime.serve", f"functions/{name}",
+            name, [sys.executable, "-m", "fileserver.runtime.serve", str(function_dir(name)),
                    "--port", str(port)], logs / f"{name}.log", {**env, "FUNCTION_NAME": name},
             health, port)
     if len([n for n in config.function_names() if config.behind_watchdog(n)]) > 1:
@@ -174,7 +174,7 @@ def function_process(config: StackConfig, name: str, env: dict[str, str],
     lock_dir = config.dir / "watchdog" / name
     lock_dir.mkdir(parents=True, exist_ok=True)
     (upstream, _), (metrics, _) = config.watchdog_ports(name)
-    wd_env = watchdog_env(name, REPO_ROOT / "functions" / name, port, upstream, metrics,
+    wd_env = watchdog_env(name, function_dir(name), port, upstream, metrics,
                           lock_dir)
     # The stack's own addresses and secrets folder win over stack.yml's faasd ones.
     return AppProcess(name, [str(config.watchdog)], logs / f"{name}.log", {**wd_env, **env},

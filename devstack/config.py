@@ -14,6 +14,9 @@ from pathlib import Path
 from devstack.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PRODUCT_FUNCTIONS = REPO_ROOT / "functions"  # what stack.yml deploys
+# Functions that are not the product's (echo, the benchmarks' baseline): started only by name.
+BENCH_FUNCTIONS = REPO_ROOT / "bench" / "functions"
 WATCHDOG_UPSTREAM_OFFSET = 32
 WATCHDOG_METRICS_PORT = 8081  # of-watchdog 0.11.6: fixed, no setting moves it
 PORT_FIELDS = ("gateway", "postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
@@ -33,7 +36,7 @@ class StackConfig:
     prometheus: int = 19090
     functions_base: int = 18100
     replicator_metrics: int = 18190
-    functions: list[str] | None = None  # None: every folder in functions/
+    functions: list[str] | None = None  # None: every folder in functions/ (not bench's)
     workers: bool = True
     prometheus_enabled: bool = True
     mongo_url: str | None = None  # a real MongoDB: do not start the wire server
@@ -99,9 +102,12 @@ class StackConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def function_names(self) -> list[str]:
-        present = sorted(p.parent.name for p in (REPO_ROOT / "functions").glob("*/handler.py"))
+        """The functions to run: every product function by default, else those named (a
+        bench function such as echo only when named)."""
+        product = _function_folders(PRODUCT_FUNCTIONS)
         if self.functions is None:
-            return present
+            return product
+        present = sorted(set(product) | set(_function_folders(BENCH_FUNCTIONS)))
         missing = set(self.functions) - set(present)
         if missing:
             raise ValueError(f"unknown functions: {sorted(missing)}")
@@ -141,3 +147,13 @@ def _free_range(count: int) -> int:
             for sock in socks:
                 sock.close()
     raise RuntimeError("no free port range found")
+
+
+def _function_folders(root: Path) -> list[str]:
+    return sorted(p.parent.name for p in root.glob("*/handler.py"))
+
+
+def function_dir(name: str) -> Path:
+    """The folder of function ``name``: ``functions/NAME``, else ``bench/functions/NAME``."""
+    product = PRODUCT_FUNCTIONS / name
+    return product if (product / "handler.py").is_file() else BENCH_FUNCTIONS / name

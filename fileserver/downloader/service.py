@@ -57,8 +57,9 @@ class DownloadService:
         self.pruner = Every(prune_every)
 
     def get_url(self, file_id: Any, client: str | None = None) -> dict[str, Any]:
-        """Choose the account (``balancer.preference``, run inside PostgreSQL by
-        ``fs_get_url``), reserve its bytes and queue the download event, in one transaction.
+        """Choose the account (the balancing policy, run inside PostgreSQL by ``fs_get_url``;
+        its Python reference is ``tests/support/balancer_reference.py``), reserve its bytes
+        and queue the download event, in one transaction.
 
         With ``client`` (the key from ``ClientLimits.client``) the same transaction first
         takes a token from the client's bucket (429 without one) and answers a repeat of the

@@ -92,9 +92,6 @@ class AccountRepository:
     def list_all(self) -> list[Account]:
         return [Account.from_doc(d) for d in self.col.find({}, {"key": 0}).sort("_id")]
 
-    def active_ids(self) -> list[str]:
-        return [d["_id"] for d in self.col.find({"state": "active"}, {"_id": 1})]
-
     def update(self, account_id: str, changes: dict[str, Any],
                email: str | None = None) -> Account:
         """Apply ``changes`` (name, daily_limit_bytes, state, key) and bump the version.
@@ -235,9 +232,6 @@ class FileRepository:
                 if replica.get("state") == "pending":
                     pending[account_id] = pending.get(account_id, 0) + int(doc["size"])
         return pending
-
-    def ids_with_status(self, status: str) -> list[str]:
-        return [d["_id"] for d in self.col.find({"status": status}, {"_id": 1})]
 
     def _update(self, query: dict[str, Any], sets: dict[str, Any],
                 unset: dict[str, Any] | None = None) -> StoredFile | None:
