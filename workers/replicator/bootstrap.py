@@ -54,12 +54,20 @@ def condition_settings() -> ConditionSettings:
 
 def build() -> Worker:
     from fileserver.uploader.bootstrap import repositories
-    from workers.replicator.adapters import DriveClients, MongoAccounts, MongoFiles
+    from workers.replicator.adapters import (
+        DownloaderSync,
+        DriveClients,
+        GridFsBlobs,
+        MongoAccounts,
+        MongoFiles,
+    )
 
-    account_repo, file_repo, blobs = repositories()
+    account_repo, file_repo, blob_store = repositories()
     accounts, files = MongoAccounts(account_repo), MongoFiles(file_repo)
+    blobs = GridFsBlobs(blob_store)
     drives = DriveClients(account_repo, os.environ.get("DRIVE_API_ROOT") or None)
-    downloader = DownloaderSyncClient(config.gateway_url(), config.secret("admin-token"))
+    downloader = DownloaderSync(DownloaderSyncClient(config.gateway_url(),
+                                                     config.secret("admin-token")))
     metrics = ReplicatorMetrics()
     cleaner = Cleaner(files, accounts, blobs, drives, downloader)
     conditions = AccountConditions(accounts, files, downloader, drives, metrics,
