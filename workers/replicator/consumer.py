@@ -9,7 +9,6 @@ transient error, ``term`` on a permanent one, ``in_progress`` while a long job r
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -132,7 +131,7 @@ class JobConsumer:
         heartbeat = asyncio.create_task(self._keep_alive(msg))
         kind = "invalid"
         try:
-            job = parse_job(json.loads(msg.data))
+            job = parse_job(msg.data)  # PermanentError if it is no job
             kind = job.kind
             outcome = await asyncio.to_thread(self.handle, job)
             await msg.ack()

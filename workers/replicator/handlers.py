@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,8 +30,11 @@ class Job:
     body: dict[str, Any] = field(default_factory=dict, compare=False)  # repair-replica's
 
 
-def parse_job(body: dict[str, Any]) -> Job:
-    """Validate a job body; a malformed job is permanent (it will never become valid)."""
+def parse_job(body: dict[str, Any] | bytes) -> Job:
+    """Validate a job body (a message's JSON bytes, or decoded); a malformed job is permanent
+    (it will never become valid)."""
+    if isinstance(body, bytes):
+        body = _decode(body)
     kind = body.get("kind")
     if kind == REPAIR_KIND:  # workers/replicator/repair.py
         return Job(kind, parse_repair(body).file_id, _parse_time(body.get("requested_at")),
@@ -42,6 +46,16 @@ def parse_job(body: dict[str, Any]) -> Job:
     if not isinstance(target, str) or not target or len(target) > 200:
         raise PermanentError(f"job {kind} needs a {key} string")
     return Job(kind, target, _parse_time(body.get("requested_at")))
+
+
+def _decode(data: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(data)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise PermanentError(f"a job that is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise PermanentError("a job must be a JSON object")
+    return body
 
 
 def _parse_time(raw: Any) -> datetime | None:
