@@ -35,7 +35,7 @@ RULES: dict[str, tuple[str, ...]] = {
 OWNER_RULES = {"uploader": RULES["fileserver/uploader"],
                "downloader": RULES["fileserver/downloader"],
                "stats": RULES["fileserver/stats"]}
-# A function folder stack.yml does not deploy (none today; bench/functions/echo lives elsewhere) imports no service.
+# A function folder stack.yml does not deploy (none today) imports no service.
 UNDEPLOYED_RULES = RULES["fileserver/stats"]
 
 
