@@ -38,8 +38,7 @@ def planned(config: StackConfig, components: list[str]) -> dict[int, tuple[str, 
                       f"{config.functions_base})"
             ports[config.function_port(name)] = (name, setting)
             for extra, label in config.watchdog_ports(name):
-                ports[extra] = (f"{name} ({label})", setting if label != "watchdog metrics"
-                                else "none: of-watchdog 0.11.6 always uses 8081")
+                ports[extra] = (f"{name} ({label})", setting)
     return ports
 
 

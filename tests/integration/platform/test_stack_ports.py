@@ -79,7 +79,8 @@ def test_every_port_the_stack_uses_is_planned_with_its_setting(base):
     assert planned[config.nats_monitor][1] == "STACK_NATS_MONITOR_PORT"
     for name in config.function_names():
         assert planned[config.function_port(name)][0] == name
-    assert planned[8081][0] == "upload-file (watchdog metrics)"
+    assert planned[config.watchdog_metrics_port("upload-file")][0] == \
+        "upload-file (watchdog metrics, relayed from :8081)"
 
 
 def test_a_component_answering_on_a_port_it_does_not_hold_is_not_up(held_port, base):
