@@ -219,8 +219,8 @@ def check_watchdog(config: StackConfig) -> None:
     if reason:
         raise StartError(
             f"STACK_WATCHDOG runs each function's watchdog in a network namespace of its own "
-            f"(of-watchdog 0.11.6 always binds :{WATCHDOG_METRICS_PORT}), which needs root "
-            f"or CAP_SYS_ADMIN on Linux; here: {reason}. Unset STACK_WATCHDOG to run the "
+            f"(of-watchdog 0.11.6 always binds :{WATCHDOG_METRICS_PORT}), which needs Linux "
+            f"and CAP_SYS_ADMIN (root); here: {reason}. Unset STACK_WATCHDOG to run the "
             f"functions without the watchdog.")
 
 

@@ -19,7 +19,7 @@ the kernel then kills whatever is left in its PID namespace, and the network nam
 with its last process (nothing to remove: it is never named in ``ip netns``). If the relay is
 SIGKILLed, the parent-death signal takes the command, hence the whole namespace, with it.
 ``--netns-file`` receives the namespace's inode (``net:[N]``), so a test can check that no
-process is left in it. Without the privilege it exits at once with code 78 saying why.
+process is left in it. Without CAP_SYS_ADMIN it exits at once with code 78 saying why.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class NamespaceError(OSError):
 def _check(result: int, what: str) -> None:
     if result != 0:
         code = ctypes.get_errno()
-        hint = (" (needs root or CAP_SYS_ADMIN)" if code in (errno.EPERM, errno.EACCES)
-                else "")
+        hint = (" (needs CAP_SYS_ADMIN: root, outside a restricted container)"
+                if code in (errno.EPERM, errno.EACCES) else "")
         raise NamespaceError(code, f"{what}: {os.strerror(code)}{hint}")
 
 
@@ -86,9 +86,12 @@ def loopback_up() -> None:
 def unavailable_reason() -> str | None:
     """Why a relay cannot run here (no network or PID namespace for this user), or None.
     Probed in a throwaway process, so the caller's own namespaces never change."""
-    probe = subprocess.run([sys.executable, "-m", "devstack.netns_relay", "--probe"],
-                           capture_output=True, text=True, timeout=30,
-                           cwd=Path(__file__).resolve().parent.parent)
+    try:
+        probe = subprocess.run([sys.executable, "-m", "devstack.netns_relay", "--probe"],
+                               capture_output=True, text=True, timeout=30,
+                               cwd=Path(__file__).resolve().parent.parent)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the namespace probe could not run: {exc}"
     if probe.returncode == 0:
         return None
     return (probe.stderr.strip().splitlines() or [f"exit code {probe.returncode}"])[-1]
