@@ -20,15 +20,22 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 import requests
+import yaml
 
 from bench.upload_gridfs import TempDiskSampler, timed_upload
 from devstack import netns_relay
 from devstack.config import StackConfig
-from devstack.process import pid_alive
+from devstack.process import pid_alive, wait_until
 from devstack.stack import Stack
 from emulators.drive.admin_client import DriveAdmin
 from tests.conftest import server_tmp_dir
-from tests.integration.openfaas.conftest import FWATCHDOG, MB, post_until_answered, requires_tools
+from tests.integration.openfaas.conftest import (
+    FWATCHDOG,
+    MB,
+    REPO_ROOT,
+    post_until_answered,
+    requires_tools,
+)
 
 pytestmark = requires_tools
 FLOW = {"upload-file": 1, "files": 1, "get-url": 1, "download": 1}  # calls the flow makes, at least
@@ -74,7 +81,8 @@ def namespace(stack: Stack, name: str) -> str:
 
 def test_every_function_runs_behind_a_watchdog_in_a_namespace_of_its_own(watchdog_stack):
     names = functions(watchdog_stack)
-    assert len(names) > 10  # every function of functions/, echo included
+    deployed = yaml.safe_load((REPO_ROOT / "stack.yml").read_text())["functions"]
+    assert set(deployed) <= set(names)  # every function, behind the watchdog
     for name in names:
         watchdog = watchdog_of(watchdog_stack, name)
         assert watchdog.name() == "fwatchdog", name
@@ -156,6 +164,20 @@ def metric(url: str, name: str) -> float:
     text = requests.get(url + "/_/metrics", timeout=5).text
     return sum(float(line.split()[-1]) for line in text.splitlines()
                if line.startswith(name + " "))
+
+
+def test_a_killed_relay_takes_its_namespace_with_it_and_comes_back(watchdog_stack):
+    """SIGKILL (no chance to clean up): the parent-death signal takes the watchdog, the PID
+    namespace the handler; the supervisor starts the function again in a new namespace."""
+    name = "stats-summary"
+    old, watchdog = watchdog_stack.pid(name), watchdog_of(watchdog_stack, name)
+    handler, space = watchdog.children()[0].pid, namespace(watchdog_stack, name)
+    watchdog_stack.kill(name)
+    watchdog_stack.wait_restarted(name, old)
+    wait_until(lambda: not pid_alive(watchdog.pid) and not pid_alive(handler), 10)
+    assert processes_in({space}) == [] and namespace(watchdog_stack, name) != space
+    health = requests.get(f"{watchdog_stack.gateway_url}/function/{name}/healthz", timeout=10)
+    assert health.status_code == 200 and health.json()["function"] == name
 
 
 def test_down_leaves_no_process_and_no_namespace(watchdog_stack):
