@@ -13,7 +13,8 @@
    same port on the host.
 
 Each local function's of-watchdog thus has its own ``:8081`` (of-watchdog 0.11.6 cannot move
-its metrics port), as in its container. SIGTERM is forwarded to the command, connections keep
+its metrics port), as in its container. SIGTERM is forwarded to the command (as PID 1 it gets
+it only if it handles it, like a container's entrypoint: fwatchdog does), connections keep
 being relayed while it drains, and the relay exits with the command's exit code when it ends;
 the kernel then kills whatever is left in its PID namespace, and the network namespace goes
 with its last process (nothing to remove: it is never named in ``ip netns``). If the relay is
