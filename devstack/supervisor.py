@@ -128,6 +128,11 @@ class Supervisor:
             "env": env, "updated_at": time.time(),
             "components": {p.name: describe(p, self.restarts.get(p.name, 0)) for p in self.parts},
         }
+        functions = set(self.config.function_names())
+        for name, part in info["components"].items():
+            if name in functions and self.config.behind_watchdog(name):
+                port = self.config.watchdog_metrics_port(name)  # its :8081, relayed
+                part["watchdog_metrics_url"] = f"http://127.0.0.1:{port}/metrics"
         path = self.config.dir / "stack.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=2))

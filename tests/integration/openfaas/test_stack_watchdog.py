@@ -69,8 +69,7 @@ def watchdog_of(stack: Stack, name: str) -> psutil.Process:
 
 def watchdog_metric(stack: Stack, name: str, metric: str) -> float:
     """A metric of the function's watchdog itself (its :8081, relayed to the host)."""
-    port = stack.config.watchdog_metrics_port(name)
-    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    text = requests.get(stack.component(name)["watchdog_metrics_url"], timeout=5).text
     return sum(float(line.split()[-1]) for line in text.splitlines()
                if line.startswith(metric + "{") or line.startswith(metric + " "))
 
