@@ -60,7 +60,8 @@ class StackConfig:
             if raw:
                 setattr(config, name, int(raw))
         config.mongo_url = os.environ.get("MONGO_URL") or None
-        config.watchdog = os.environ.get("STACK_WATCHDOG") or None
+        if os.environ.get("STACK_WATCHDOG"):  # a relative path: from where `up` is run
+            config.watchdog = os.path.abspath(os.environ["STACK_WATCHDOG"])
         if os.environ.get("STACK_WATCHDOG_FUNCTIONS"):
             config.watchdog_functions = os.environ["STACK_WATCHDOG_FUNCTIONS"].split(",")
         config.queue_max_retries = int(os.environ.get("QUEUE_MAX_RETRIES", "0"))
