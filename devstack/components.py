@@ -196,12 +196,12 @@ def function_process(config: StackConfig, name: str, env: dict[str, str],
 def relayed_ports(env: dict[str, str], taken: set[int]) -> list[int]:
     """The loopback ports the services in ``env`` listen on (``127.0.0.1:N`` or
     ``localhost:N`` in any value), which a function's namespace relays to the host; a
-    ValueError if one is a port the watchdog itself uses inside."""
+    StartError if one is a port the watchdog itself uses inside."""
     found = sorted({int(port) for value in env.values()
                     for port in re.findall(r"(?:127\.0\.0\.1|localhost):(\d+)", value)})
     clash = sorted(set(found) & taken)
     if clash:
-        raise ValueError(f"port(s) {clash} of the stack's services are used by the watchdog "
+        raise StartError(f"port(s) {clash} of the stack's services are used by the watchdog "
                          f"inside each function's namespace (of-watchdog 0.11.6 always takes "
                          f"{WATCHDOG_METRICS_PORT} for its metrics): move them with their "
                          f"STACK_*_PORT setting")

@@ -21,7 +21,9 @@ import psutil
 import pytest
 import requests
 
-from devstack.process import free_port, log_tail, pid_alive, wait_until
+from devstack import components
+from devstack.config import StackConfig
+from devstack.process import StartError, free_port, log_tail, pid_alive, wait_until
 from tests.integration.openfaas.conftest import REPO_ROOT
 from tests.integration.openfaas.test_stack_watchdog import processes_in
 
@@ -29,7 +31,6 @@ from tests.integration.openfaas.test_stack_watchdog import processes_in
 NO_SYS_ADMIN = ["setpriv", "--bounding-set=-sys_admin"]
 requires_root = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
                                    reason="needs root (namespaces) and setpriv (util-linux)")
-pytestmark = requires_root
 # Inside: answers GET / with what it fetched from the host's service on SERVICE (outbound),
 # and its pid as seen in its own namespace; exits 0 on SIGTERM.
 INSIDE = """
@@ -68,6 +69,7 @@ def host_service() -> Iterator[int]:
     server.server_close()
 
 
+@requires_root
 def test_the_relay_bridges_both_ways_and_leaves_nothing_after_sigterm(host_service, tmp_path):
     port, inside = free_port(), free_port()
     netns_file, log = tmp_path / "netns", tmp_path / "relay.log"
@@ -100,6 +102,7 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@requires_root
 def test_without_the_privilege_the_probe_says_why():
     done = subprocess.run([*NO_SYS_ADMIN, sys.executable, "-m", "devstack.netns_relay", "--probe"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
@@ -107,6 +110,7 @@ def test_without_the_privilege_the_probe_says_why():
     assert "unshare: Operation not permitted (needs CAP_SYS_ADMIN" in done.stderr
 
 
+@requires_root
 def test_stack_watchdog_without_the_privilege_fails_at_once_starting_nothing():
     folder = Path(tempfile.mkdtemp(prefix="fileserver-wd-nobody-"))
     env = {**os.environ, "STACK_DIR": str(folder / "stack"), "STACK_WATCHDOG": "/bin/true",
@@ -125,3 +129,19 @@ def test_stack_watchdog_without_the_privilege_fails_at_once_starting_nothing():
         assert not (folder / "stack" / "logs").exists()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_function_namespace_relays_exactly_the_stack_services(tmp_path):
+    config = StackConfig.free(tmp_path / "stack", watchdog="/bin/true")
+    [upload] = [p for p in components.build(config) if p.name == "upload-file"]
+    outbound = sorted(int(a.split("=")[1]) for a in upload.argv if a.startswith("--outbound="))
+    assert outbound == sorted({config.gateway, config.nats, config.mongo, config.postgres,
+                               config.drive, config.drive_usercontent})
+    assert f"{config.watchdog_metrics_port('upload-file')}:8081" in upload.argv
+
+
+def test_a_service_on_the_watchdogs_fixed_metrics_port_is_refused_with_the_fix(tmp_path):
+    config = StackConfig.free(tmp_path / "stack", watchdog="/bin/true")
+    config.gateway = 8081
+    with pytest.raises(StartError, match=r"port\(s\) \[8081\].*always takes 8081.*STACK_\*_PORT"):
+        components.build(config)
