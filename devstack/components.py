@@ -184,13 +184,15 @@ def function_process(config: StackConfig, name: str, env: dict[str, str],
     upstream = port + WATCHDOG_UPSTREAM_OFFSET
     wd_env = watchdog_env(name, REPO_ROOT / "functions" / name, port, upstream,
                           WATCHDOG_METRICS_PORT, lock_dir)
-    outbound = relayed_ports(env, taken={port, upstream, WATCHDOG_METRICS_PORT})
+    # The stack's own addresses and secrets folder win over stack.yml's faasd ones.
+    fn_env = {**wd_env, **env}
+    services = {k: v for k, v in fn_env.items() if k not in ("fprocess", "upstream_url")}
+    outbound = relayed_ports(services, taken={port, upstream, WATCHDOG_METRICS_PORT})
     argv = [sys.executable, "-m", "devstack.netns_relay", "--inbound", f"{port}:{port}",
             "--inbound", f"{config.watchdog_metrics_port(name)}:{WATCHDOG_METRICS_PORT}",
             *[f"--outbound={p}" for p in outbound], "--netns-file", str(lock_dir / "netns"),
             "--", str(config.watchdog)]
-    # The stack's own addresses and secrets folder win over stack.yml's faasd ones.
-    return AppProcess(name, argv, logs / f"{name}.log", {**wd_env, **env}, health, port)
+    return AppProcess(name, argv, logs / f"{name}.log", fn_env, health, port)
 
 
 def relayed_ports(env: dict[str, str], taken: set[int]) -> list[int]:
