@@ -112,3 +112,13 @@ def test_auto_ports_pick_again_instead_of_failing(held_port, base):
     config.gateway = held_port
     Stack(config).check_ports()
     assert config.gateway != held_port
+
+
+def test_two_settings_on_one_port_are_named_before_anything_starts(base):
+    config = StackConfig.free(base / "stack")
+    config.auto_ports = False  # as set by hand (STACK_*_PORT)
+    config.drive = config.function_port("files")
+    with pytest.raises(ports.PortInUse, match=r"port \d+ is set for both drive-emulator "
+                       r"\(STACK_DRIVE_PORT\) and files \(STACK_FUNCTIONS_BASE_PORT"):
+        Stack(config).up()
+    assert not (base / "stack" / "stack.json").exists()
