@@ -47,11 +47,12 @@ class StackConfig:
     owner_pid: int | None = None
     # Ports were picked by free(): on a port clash, up() may pick again.
     auto_ports: bool = False
-    # The real of-watchdog binary (STACK_WATCHDOG): run watchdog_functions behind it, as
-    # their image does (devstack.watchdog). of-watchdog 0.11.6 binds its metrics to :8081
-    # whatever it is told, so one watchdog per machine: one function at a time.
+    # The real of-watchdog binary (STACK_WATCHDOG): run watchdog_functions (None: every
+    # function) behind it, as their image does (devstack.watchdog), each in network and PID
+    # namespaces of its own (devstack.netns_relay): of-watchdog 0.11.6 binds its metrics to
+    # :8081 whatever it is told, so one watchdog per network namespace, as in OpenFaaS.
     watchdog: str | None = None
-    watchdog_functions: list[str] = field(default_factory=lambda: ["upload-file"])
+    watchdog_functions: list[str] | None = None
 
     @classmethod
     def from_env(cls, directory: Path | None = None) -> StackConfig:
@@ -62,7 +63,8 @@ class StackConfig:
             if raw:
                 setattr(config, name, int(raw))
         config.mongo_url = os.environ.get("MONGO_URL") or None
-        config.watchdog = os.environ.get("STACK_WATCHDOG") or None
+        if os.environ.get("STACK_WATCHDOG"):  # a relative path: from where `up` is run
+            config.watchdog = os.path.abspath(os.environ["STACK_WATCHDOG"])
         if os.environ.get("STACK_WATCHDOG_FUNCTIONS"):
             config.watchdog_functions = os.environ["STACK_WATCHDOG_FUNCTIONS"].split(",")
         config.queue_max_retries = int(os.environ.get("QUEUE_MAX_RETRIES", "0"))
@@ -81,7 +83,7 @@ class StackConfig:
         for name in PORT_FIELDS:
             setattr(self, name, free_port())
         # Functions take consecutive ports from functions_base (and, behind a watchdog, their
-        # upstream WATCHDOG_UPSTREAM_OFFSET above): pick a quiet range.
+        # watchdog's metrics WATCHDOG_UPSTREAM_OFFSET above): pick a quiet range.
         self.functions_base = _free_range(2 * WATCHDOG_UPSTREAM_OFFSET)
 
     @property
@@ -117,14 +119,19 @@ class StackConfig:
         return self.functions_base + self.function_names().index(name)
 
     def behind_watchdog(self, name: str) -> bool:
-        return bool(self.watchdog) and name in self.watchdog_functions
+        return bool(self.watchdog) and (self.watchdog_functions is None
+                                        or name in self.watchdog_functions)
+
+    def watchdog_metrics_port(self, name: str) -> int:
+        """The host port relayed to the watchdog's own :8081 in the function's namespace
+        (inside it, the same number is the function's upstream: another namespace)."""
+        return self.function_port(name) + WATCHDOG_UPSTREAM_OFFSET
 
     def watchdog_ports(self, name: str) -> list[tuple[int, str]]:
-        """The other ports a function behind the watchdog uses: its upstream, and 8081."""
+        """The other host port a function behind the watchdog uses: its watchdog's metrics."""
         if not self.behind_watchdog(name):
             return []
-        return [(self.function_port(name) + WATCHDOG_UPSTREAM_OFFSET, "behind the watchdog"),
-                (WATCHDOG_METRICS_PORT, "watchdog metrics")]
+        return [(self.watchdog_metrics_port(name), "watchdog metrics, relayed from :8081")]
 
 
 def _free_range(count: int) -> int:
