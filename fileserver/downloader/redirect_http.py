@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import re
 from html import escape
 from urllib.parse import quote
 
@@ -93,9 +94,26 @@ def metalink_response(found: Redirect, published) -> Response:  # noqa: ANN001 -
 def redirector_link(file_id: str, name: str) -> str:
     """``{public root}/function/download/ID/NAME``: the name at the end makes ``curl -O``,
     ``wget`` and browsers save the file under its own name. The root is ``PUBLIC_URL`` if
-    set, else the host the request came to (the gateway forwards ``Host``)."""
-    root = setting("PUBLIC_URL", "").rstrip("/") or request.host_url.rstrip("/")
+    set, else ``public_root()``."""
+    root = setting("PUBLIC_URL", "").rstrip("/") or public_root()
     return f"{root}/function/download/{quote(file_id)}/{quote(name)}"
+
+
+_HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def public_root() -> str:
+    """The address the client called: the OpenFaaS gateway (and the local one) sends the
+    function its own upstream address as ``Host`` and the client's as ``X-Forwarded-Host``
+    (the first one, if proxies added more), so that one is taken when it is a plain
+    ``host[:port]``; ``X-Forwarded-Proto`` (``http``/``https``) gives the scheme. Without
+    those headers, the request's own host."""
+    forwarded = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    if not _HOST.fullmatch(forwarded):
+        return request.host_url.rstrip("/")
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    scheme = proto if proto in ("http", "https") else request.scheme
+    return f"{scheme}://{forwarded}"
 
 
 _PAGES = {404: "File not found", 409: "Not ready yet", 503: "Try again later"}

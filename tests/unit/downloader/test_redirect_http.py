@@ -6,7 +6,11 @@ import pytest
 from flask import Flask, Response
 from werkzeug.test import EnvironBuilder
 
-from fileserver.downloader.redirect_http import redirect_response, wants_metalink
+from fileserver.downloader.redirect_http import (
+    redirect_response,
+    redirector_link,
+    wants_metalink,
+)
 from fileserver.downloader.redirector import Holder, Redirect
 
 APP = Flask("redirect-http-test")
@@ -51,3 +55,24 @@ def test_the_302_sends_what_werkzeug_would_send_for_the_same_headers() -> None:
 def test_wants_metalink(path: str, accept: str, wanted: bool) -> None:
     with APP.test_request_context(path, headers={"Accept": accept}):
         assert wants_metalink() is wanted
+
+
+@pytest.mark.parametrize(("headers", "root"), [
+    ({}, "http://fn.internal:8080"),  # no gateway headers: the request's own host
+    ({"X-Forwarded-Host": "files.example.org"}, "http://files.example.org"),
+    ({"X-Forwarded-Host": "gw:8080, inner:1", "X-Forwarded-Proto": "https"}, "https://gw:8080"),
+    ({"X-Forwarded-Host": "[::1]:8080"}, "http://[::1]:8080"),
+    ({"X-Forwarded-Host": "evil/path?x=", "X-Forwarded-Proto": "https"},
+     "http://fn.internal:8080"),  # not a host[:port]: ignored, never put into a link
+    ({"X-Forwarded-Host": "gw", "X-Forwarded-Proto": "javascript"}, "http://gw"),
+])
+def test_the_link_root_is_the_address_the_client_called(headers, root, monkeypatch) -> None:
+    monkeypatch.delenv("PUBLIC_URL", raising=False)
+    with APP.test_request_context("/", base_url="http://fn.internal:8080", headers=headers):
+        assert redirector_link("f 1", "a b.pdf") == f"{root}/function/download/f%201/a%20b.pdf"
+
+
+def test_public_url_wins_over_the_forwarded_host(monkeypatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://dl.example.org/")
+    with APP.test_request_context("/", headers={"X-Forwarded-Host": "gw:8080"}):
+        assert redirector_link("f1", "x") == "https://dl.example.org/function/download/f1/x"
