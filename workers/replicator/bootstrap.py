@@ -55,6 +55,7 @@ def condition_settings() -> ConditionSettings:
 def build() -> Worker:
     from fileserver.uploader.bootstrap import repositories
     from workers.replicator.adapters import DriveClients, MongoAccounts, MongoFiles
+    from workers.replicator.attempts import MongoCopyAttempts
 
     account_repo, file_repo, blobs = repositories()
     accounts, files = MongoAccounts(account_repo), MongoFiles(file_repo)
@@ -66,7 +67,7 @@ def build() -> Worker:
                                    condition_settings())
     replicator = Replicator(files, accounts, blobs, drives, downloader, metrics,
                             on_deleted=cleaner.delete_file, settings=replication_settings(),
-                            conditions=conditions)
+                            conditions=conditions, attempts=MongoCopyAttempts(file_repo.col))
     handlers = JobHandlers(files, accounts, drives, downloader, replicator, cleaner,
                            KeyedLocks(), Repairer(files, accounts, drives, downloader, metrics))
     reconciler = Reconciler(files, accounts, drives, downloader, handlers, metrics)
