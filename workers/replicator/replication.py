@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ log = logging.getLogger("replicator.replication")
 APP_KEY = "fileserver_id"
 Source = tuple[Account, str]
 SETTLED = ("full", "paused", "refused")
+RECORD_MAX_AGE = 0.25  # seconds one read of the file's record serves the copies starting
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,26 @@ class ReplicationSettings:
 class CopyRefused(TransientError):
     """Drive refused the copy and no re-upload is allowed: the account's entry is ``failed``
     (the file is uploaded without it; reconciliation tries the copy again later)."""
+
+
+class RecentRecord:
+    """The file's record as the copies of one job see it: read again when older than
+    ``max_age`` seconds. Each copy checks that the file is still wanted before it starts; one
+    read serves every copy starting within ``max_age`` (at 200 accounts a read per copy was
+    200 reads of a 200-replica document), and a file deleted meanwhile gets no new copy after
+    that (the job removes the ones placed, ``_deleted_meanwhile``)."""
+
+    def __init__(self, read: Callable[[], FileRecord | None], max_age: float) -> None:
+        self._read, self.max_age = read, max_age
+        self._record: FileRecord | None = None
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> FileRecord | None:
+        with self._lock:
+            if time.monotonic() - self._at >= self.max_age:
+                self._record, self._at = self._read(), time.monotonic()
+            return self._record
 
 
 class Replicator:
@@ -169,8 +191,9 @@ class Replicator:
         """Copy to ``todo`` at most ``width`` at a time; each outcome is recorded as its
         copy finishes (a slow or failing account holds no other back). Returns the errors
         that are no account condition (the job is retried for those)."""
+        recent = RecentRecord(lambda: self._current(file_id), RECORD_MAX_AGE)
         futures: dict[Future, Account] = {
-            self._pool.submit(self._place, file_id, account, source,
+            self._pool.submit(self._place, recent, account, source,
                               account.id in retried): account
             for account in todo}
         errors: list[BaseException] = []
@@ -183,8 +206,8 @@ class Replicator:
             self.metrics.account_outcomes.labels(outcome=outcomes[account.id]).inc()
         return errors
 
-    def _place(self, file_id: str, account: Account, source: Source, look: bool) -> str:
-        record = self._current(file_id)
+    def _place(self, recent: RecentRecord, account: Account, source: Source, look: bool) -> str:
+        record = recent.get()
         if record is None:
             return "skipped"
         try:

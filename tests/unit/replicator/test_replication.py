@@ -8,7 +8,7 @@ import pytest
 
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.handlers import Job, parse_job
-from workers.replicator.replication import Replicator
+from workers.replicator.replication import RecentRecord, Replicator
 
 
 def assert_fully_replicated(world, file_id: str) -> None:
@@ -257,3 +257,16 @@ def test_an_account_claimed_by_another_job_is_listed_and_its_copy_adopted(world)
     world.replicator.replicate("f1")
     assert_fully_replicated(world, "f1")
     assert world.cloud.list_calls == ["acc2"]
+
+
+def test_recent_record_is_read_again_only_once_older_than_its_age():
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    recent = RecentRecord(read, max_age=3600)
+    assert [recent.get() for _ in range(5)] == [1] * 5
+    recent.max_age = 0
+    assert [recent.get(), recent.get()] == [2, 3]
