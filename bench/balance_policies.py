@@ -8,8 +8,9 @@ test's own sequence of calls), ``--calls`` sequential get-url calls for a file c
 random, every account at 0 bytes first. Policies:
 - ``rotation``: until migration 010, the first holder in rotation order (after the file's
   last account) within one file size of the least loaded;
-- ``least-loaded``: today's (migration 011, ``fileserver.downloader.balancer.preference``):
-  the least-loaded holder, ties in rotation order;
+- ``least-loaded``: today's (migration 011; the reference the SQL is tested against is
+  tests/support/balancer_reference.py, which bench/ may not import): the least-loaded
+  holder, ties in rotation order;
 - ``random-of-K``: one of the K least loaded at random, the worst that passing over rows
   locked by K-1 concurrent calls (SKIP LOCKED) can do;
 - ``best-fit``: the fullest holder that stays under the current maximum, else the least
@@ -22,8 +23,6 @@ from __future__ import annotations
 import argparse
 import random
 from collections.abc import Callable
-
-from fileserver.downloader.balancer import Holder, preference, rotation
 
 MB = 1_000_000
 ACCOUNTS = [f"acc{i:03d}" for i in range(200)]
@@ -39,24 +38,30 @@ def workload(seed: int, calls: int) -> list[tuple[int, int]]:
     return [(f, sizes[f]) for f in (rng.randrange(10) for _ in range(calls))]
 
 
-def holders(loads: dict[str, int]) -> list[Holder]:
-    return [Holder(a, "", 1 << 62, b) for a, b in loads.items()]
+def rotation(accounts: list[str], last: str | None) -> list[str]:
+    """Account-id order, starting right after ``last``."""
+    ordered = sorted(accounts)
+    start = next((i for i, a in enumerate(ordered) if last is not None and a > last), 0)
+    return ordered[start:] + ordered[:start]
+
+
+def by_load(loads: dict[str, int], last: str | None) -> list[str]:
+    """Least bytes first, ties in rotation order (migration 011's order)."""
+    return sorted(rotation(list(loads), last), key=lambda a: loads[a])
 
 
 def old_rotation(loads: dict[str, int], last: str | None, size: int, _: random.Random) -> str:
-    ordered = rotation(holders(loads), last)
     least = min(loads.values())
-    within = [h for h in ordered if h.bytes_today <= least + size]
-    return within[0].account_id
+    return next(a for a in rotation(list(loads), last) if loads[a] <= least + size)
 
 
 def least_loaded(loads: dict[str, int], last: str | None, size: int, _: random.Random) -> str:
-    return preference(holders(loads), last, size)[0].account_id
+    return by_load(loads, last)[0]
 
 
 def random_of(k: int) -> Policy:
     def choose(loads: dict[str, int], last: str | None, size: int, rng: random.Random) -> str:
-        return preference(holders(loads), last, size)[rng.randrange(k)].account_id
+        return by_load(loads, last)[rng.randrange(k)]
     return choose
 
 

@@ -12,12 +12,11 @@ any Drive call, so a crash at any later point leaves it behind for the retry.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ReturnDocument
 
-from workers.replicator.conditions import stamp
+from fileserver.contracts.timestamps import utc_stamp
 
 FIELD = "copy_attempts"  # in the file's document: {account_id: first claim, ISO time}
 
@@ -51,7 +50,7 @@ class MongoCopyAttempts:
         ids = set(account_ids)
         if not ids:
             return set()
-        now = stamp(datetime.now(UTC))
+        now = utc_stamp()
         before = self.col.find_one_and_update(
             {"_id": file_id}, {"$set": {f"{FIELD}.{a}": now for a in sorted(ids)}},
             projection={FIELD: 1}, return_document=ReturnDocument.BEFORE)

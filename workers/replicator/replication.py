@@ -34,6 +34,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from fileserver.drive.files import FILESERVER_ID
 from workers.replicator.attempts import AlwaysLook, CopyAttempts
 from workers.replicator.conditions import AccountConditions
 from workers.replicator.errors import (
@@ -57,7 +58,7 @@ from workers.replicator.ports import (
 )
 
 log = logging.getLogger("replicator.replication")
-APP_KEY = "fileserver_id"
+APP_KEY = FILESERVER_ID  # the appProperties key tagging each copy (fileserver.drive.files)
 Source = tuple[Account, str]
 SETTLED = ("full", "paused", "refused")
 RECORD_MAX_AGE = 0.25  # seconds one read of the file's record serves the copies starting
