@@ -1,17 +1,16 @@
 """Which account serves the next download of a file: the policy in plain Python (tests only).
 
-get-url runs the policy inside PostgreSQL (``fs_get_url`` in migration 003, one round trip);
-no product code runs this module. It is the policy's readable reference, unit-tested
+get-url runs the policy inside PostgreSQL (``fs_get_url``, latest in migration 011, one round
+trip); no product code runs this module. It is the policy's readable reference, unit-tested
 directly (``tests/unit/downloader/test_balancer.py``), and
 ``tests/integration/downloader/test_get_url_policy_sql.py`` checks that the SQL always agrees.
 
-Policy: rotate through the file's holders in account-id order, starting after the account
-chosen last for that file, and take the first one whose bytes handed out today are within
-one file size of the least-loaded holder. With equal loads this is plain round robin
-(consecutive calls for one file visit its accounts in order); when loads drift apart the
-least-loaded accounts are preferred, so bytes per account per day stay within about one
-file size of each other. Holders that would pass their daily limit come last: the caller
-reserves atomically and falls through to the next one if a reservation fails.
+Policy: the holder with the fewest bytes handed out today, ties in rotation order (account-id
+order starting after the account chosen last for that file). With equal loads this is plain
+round robin (consecutive calls for one file visit its accounts in order); otherwise the
+least-loaded holder always takes the call, so bytes per account per day stay within one file
+size of each other. Holders that would pass their daily limit are left out. (Concurrent SQL
+calls pass over a usage row another call holds locked and take the next in this order.)
 """
 
 from __future__ import annotations
@@ -37,12 +36,8 @@ def rotation(holders: list[Holder], last_account_id: str | None) -> list[Holder]
 
 
 def preference(holders: list[Holder], last_account_id: str | None, size: int) -> list[Holder]:
-    """Every holder that can take ``size`` more bytes today, best first."""
+    """Every holder that can take ``size`` more bytes today, best first: least bytes today,
+    ties in rotation order."""
     fitting = [h for h in rotation(holders, last_account_id)
                if h.bytes_today + size <= h.daily_limit_bytes]
-    if not fitting:
-        return []
-    least = min(h.bytes_today for h in fitting)
-    within = [h for h in fitting if h.bytes_today <= least + size]
-    rest = sorted((h for h in fitting if h.bytes_today > least + size), key=lambda h: h.bytes_today)
-    return within + rest
+    return sorted(fitting, key=lambda h: h.bytes_today)  # stable: ties keep the rotation

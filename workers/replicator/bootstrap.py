@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from fileserver import config
+from workers.replicator.attempts import CopyAttempts
 from workers.replicator.cleanup import Cleaner
 from workers.replicator.conditions import DAILY_UPLOAD_CAP, AccountConditions, ConditionSettings
 from workers.replicator.consumer import ConsumerSettings, JobConsumer
@@ -46,6 +47,7 @@ class Adapters:
     blobs: BlobStore
     drives: DriveFactory
     downloader: Downloader
+    attempts: CopyAttempts | None = None  # None: every placement lists Drive first
 
 
 @dataclass(frozen=True)
@@ -101,13 +103,15 @@ def adapters_from_env() -> Adapters:
         MongoAccounts,
         MongoFiles,
     )
+    from workers.replicator.attempts import MongoCopyAttempts
 
     repos = mongo_repositories()
     return Adapters(files=MongoFiles(repos.files), accounts=MongoAccounts(repos.accounts),
                     blobs=GridFsBlobs(repos.blobs),
                     drives=DriveClients(repos.accounts, os.environ.get("DRIVE_API_ROOT") or None),
                     downloader=DownloaderSync(DownloaderSyncClient(
-                        config.gateway_url(), config.secret("admin-token"))))
+                        config.gateway_url(), config.secret("admin-token"))),
+                    attempts=MongoCopyAttempts(repos.files.col))
 
 
 def build(adapters: Adapters | None = None, settings: WorkerSettings | None = None,
@@ -124,7 +128,7 @@ def build(adapters: Adapters | None = None, settings: WorkerSettings | None = No
                                    settings.conditions)
     replicator = Replicator(files, accounts, blobs, drives, downloader, metrics,
                             on_deleted=cleaner.delete_file, settings=settings.replication,
-                            conditions=conditions)
+                            conditions=conditions, attempts=ports.attempts)
     handlers = JobHandlers(files, accounts, drives, downloader, replicator, cleaner,
                            KeyedLocks(), Repairer(files, accounts, drives, downloader, metrics))
     reconciler = Reconciler(files, accounts, drives, downloader, handlers, metrics)

@@ -16,20 +16,26 @@ with the link, so no per-user share is needed. The copies run concurrently, at m
 
 A file is ``uploaded`` once every active account holds it; the entries of accounts that
 cannot hold it now say why. Every step is idempotent: Drive copies are tagged
-``appProperties.fileserver_id`` and looked up before creating, so a retried or concurrent job
-adopts what is there instead of creating a second copy.
+``appProperties.fileserver_id``; before placing the file the job claims its target accounts
+in one write (``attempts``, workers/replicator/attempts.py), and on every account an earlier
+job had claimed (a crashed, redelivered or concurrent one) Drive is listed for a tagged copy
+first, so a retry adopts what is there instead of creating a second copy. A first attempt
+goes straight to ``files.copy``: two Drive calls per copy instead of three. (Reconciliation
+deletes a second tagged copy beside the registered replica, should one appear anyway.)
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from fileserver.drive.files import FILESERVER_ID
+from workers.replicator.attempts import AlwaysLook, CopyAttempts
 from workers.replicator.conditions import AccountConditions
 from workers.replicator.errors import (
     PermanentError,
@@ -55,6 +61,7 @@ log = logging.getLogger("replicator.replication")
 APP_KEY = FILESERVER_ID  # the appProperties key tagging each copy (fileserver.drive.files)
 Source = tuple[Account, str]
 SETTLED = ("full", "paused", "refused")
+RECORD_MAX_AGE = 0.25  # seconds one read of the file's record serves the copies starting
 
 
 @dataclass(frozen=True)
@@ -68,12 +75,33 @@ class CopyRefused(TransientError):
     (the file is uploaded without it; reconciliation tries the copy again later)."""
 
 
+class RecentRecord:
+    """The file's record as the copies of one job see it: read again when older than
+    ``max_age`` seconds. Each copy checks that the file is still wanted before it starts; one
+    read serves every copy starting within ``max_age`` (at 200 accounts a read per copy was
+    200 reads of a 200-replica document), and a file deleted meanwhile gets no new copy after
+    that (the job removes the ones placed, ``_deleted_meanwhile``)."""
+
+    def __init__(self, read: Callable[[], FileRecord | None], max_age: float) -> None:
+        self._read, self.max_age = read, max_age
+        self._record: FileRecord | None = None
+        self._at = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self) -> FileRecord | None:
+        with self._lock:
+            if time.monotonic() - self._at >= self.max_age:
+                self._record, self._at = self._read(), time.monotonic()
+            return self._record
+
+
 class Replicator:
     def __init__(self, files: FileStore, accounts: AccountStore, blobs: BlobStore,
                  drives: DriveFactory, downloader: Downloader, metrics: ReplicatorMetrics,
                  on_deleted: Callable[[str], Any] | None = None,
                  settings: ReplicationSettings | None = None,
-                 conditions: AccountConditions | None = None) -> None:
+                 conditions: AccountConditions | None = None,
+                 attempts: CopyAttempts | None = None) -> None:
         self.files = files
         self.accounts = accounts
         self.blobs = blobs
@@ -84,6 +112,7 @@ class Replicator:
         self.settings = settings or ReplicationSettings()
         self.conditions = conditions or AccountConditions(accounts, files, downloader, drives,
                                                           metrics)
+        self.attempts = attempts or AlwaysLook()
         self._pool = ThreadPoolExecutor(max(1, self.settings.width), "replica")
         self._reuploads: dict[str, int] = {}
         self._refusals: dict[tuple[str, str], str] = {}  # (file, account) -> Google's answer
@@ -102,9 +131,11 @@ class Replicator:
         self.downloader.put_file(record)
         outcomes: dict[str, str] = {}
         holders = [a for a in accounts if a.serving and a.id in record.replicas]
-        source = self._ensure_source(record, holders + targets, outcomes)
+        retried = self.attempts.claim(file_id, [a.id for a in targets
+                                                if a.id not in record.replicas])
+        source = self._ensure_source(record, holders + targets, outcomes, retried)
         todo = [a for a in targets if a.id not in record.replicas and a.id not in outcomes]
-        errors = self._fan_out(file_id, todo, source, outcomes)
+        errors = self._fan_out(file_id, todo, source, outcomes, retried)
         if self._current(file_id) is None:
             return self._deleted_meanwhile(file_id)
         self._disable(file_id, [a for a in targets if outcomes.get(a.id) == "refused"],
@@ -127,18 +158,18 @@ class Replicator:
         return "skipped"
 
     def _ensure_source(self, record: FileRecord, targets: list[Account],
-                       outcomes: dict[str, str]) -> Source:
+                       outcomes: dict[str, str], retried: set[str]) -> Source:
         """The copy the others are made from: an existing replica (a full or paused account
         still serves its public copy), else an upload to the active account with the most
         room that accepts it (full, paused or refused accounts are recorded in ``outcomes``
-        and the next one is tried)."""
+        and the next one is tried). ``retried``: accounts to look for an earlier copy on."""
         for account in targets:
             if account.id in record.replicas:
                 return account, record.replicas[account.id].drive_file_id
         for account in sorted((a for a in targets if a.active), key=_room_first):
             try:
                 drive = self.drives.for_account(account)
-                drive_id = self._adopt_existing(record, drive)
+                drive_id = self._adopt_existing(record, drive, account.id in retried)
                 if drive_id is None:
                     drive_id = self._upload(record, drive)
             except Exception as exc:
@@ -157,12 +188,14 @@ class Replicator:
                              + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
 
     def _fan_out(self, file_id: str, todo: list[Account], source: Source,
-                 outcomes: dict[str, str]) -> list[BaseException]:
+                 outcomes: dict[str, str], retried: set[str]) -> list[BaseException]:
         """Copy to ``todo`` at most ``width`` at a time; each outcome is recorded as its
         copy finishes (a slow or failing account holds no other back). Returns the errors
         that are no account condition (the job is retried for those)."""
+        recent = RecentRecord(lambda: self._current(file_id), RECORD_MAX_AGE)
         futures: dict[Future, Account] = {
-            self._pool.submit(self._place, file_id, account, source): account
+            self._pool.submit(self._place, recent, account, source,
+                              account.id in retried): account
             for account in todo}
         errors: list[BaseException] = []
         for future, account in futures.items():
@@ -174,12 +207,12 @@ class Replicator:
             self.metrics.account_outcomes.labels(outcome=outcomes[account.id]).inc()
         return errors
 
-    def _place(self, file_id: str, account: Account, source: Source) -> str:
-        record = self._current(file_id)
+    def _place(self, recent: RecentRecord, account: Account, source: Source, look: bool) -> str:
+        record = recent.get()
         if record is None:
             return "skipped"
         try:
-            self._ensure_replica(record, account, source)
+            self._ensure_replica(record, account, source, look)
         except CopyRefused:
             return "failed"  # its entry says so; reconciliation tries again later
         except Exception as exc:
@@ -217,15 +250,19 @@ class Replicator:
                         "and set the account active again.", account.id, account.email,
                         reasons[account.id])
 
-    def _ensure_replica(self, record: FileRecord, account: Account, source: Source) -> None:
+    def _ensure_replica(self, record: FileRecord, account: Account, source: Source,
+                        look: bool) -> None:
         drive = self.drives.for_account(account)
-        drive_id = self._adopt_existing(record, drive)
+        drive_id = self._adopt_existing(record, drive, look)
         if drive_id is None:
             drive_id = self._copy_or_upload(record, account, drive, source)
         self._register(record, account, drive, drive_id)
 
-    def _adopt_existing(self, record: FileRecord, drive: Drive) -> str | None:
-        """Keep one verified copy already on this account; delete extra or broken ones."""
+    def _adopt_existing(self, record: FileRecord, drive: Drive, look: bool) -> str | None:
+        """Keep one verified copy already on this account; delete extra or broken ones.
+        ``look`` False (no earlier attempt on this account): nothing to find, no Drive call."""
+        if not look:
+            return None
         found = [drive_file(raw) for raw in drive.find_by_fileserver_id(record.id)]
         good = [item for item in found if matches(record, item)]
         keep = good[0].id if good else None

@@ -52,9 +52,9 @@ def _start_session(client: DriveClient, data: bytes) -> str:
     """Send the first 256 KiB of a resumable upload; answer the session URI."""
     media = MediaIoBaseUpload(io.BytesIO(data), "application/octet-stream",
                               chunksize=256 * 1024, resumable=True)
-    request = client._service.files().create(body={"name": "half.bin"}, media_body=media,
-                                             fields="id")
-    status, body = request.next_chunk()
+    request = client._api["files"].create(body={"name": "half.bin"}, media_body=media,
+                                          fields="id")
+    status, body = request.next_chunk(http=client._http)
     assert body is None and status.resumable_progress == 256 * 1024
     return request.resumable_uri
 
@@ -84,20 +84,20 @@ def test_concurrent_clients_upload_and_copy(emulator: DriveEmulator, fast_policy
 def test_metadata_only_multipart_and_permissions(emulator: DriveEmulator) -> None:
     key = emulator.create_account(legacy=True)
     client = DriveClient(key, emulator.url, policy=QUICK)
-    files = client._service.files()
+    files, http = client._api["files"], client._http
     empty = files.create(body={"name": "empty", "appProperties": {"k": "v"}},
-                         fields="id,size,md5Checksum").execute()
+                         fields="id,size,md5Checksum").execute(http=http)
     assert empty["size"] == "0"
     media = MediaIoBaseUpload(io.BytesIO(b"multi part"), "text/plain", resumable=False)
     small = files.create(body={"name": "m.txt"}, media_body=media,
-                         fields="id,name,size,md5Checksum,mimeType").execute()
+                         fields="id,name,size,md5Checksum,mimeType").execute(http=http)
     assert small["md5Checksum"] == hashlib.md5(b"multi part").hexdigest()
     assert (small["name"], small["mimeType"], small["size"]) == ("m.txt", "text/plain", "10")
     client.share_public(small["id"])
-    perms = client._service.permissions()
-    listed = perms.list(fileId=small["id"]).execute()["permissions"]
+    perms = client._api["permissions"]
+    listed = perms.list(fileId=small["id"]).execute(http=http)["permissions"]
     assert {p["role"] for p in listed} == {"owner", "reader"}
-    perms.delete(fileId=small["id"], permissionId="anyoneWithLink").execute()
+    perms.delete(fileId=small["id"], permissionId="anyoneWithLink").execute(http=http)
     assert requests.get(client.download_url(small["id"]), timeout=10).status_code == 404
     with pytest.raises(Exception, match="404"):
-        perms.delete(fileId=small["id"], permissionId="anyoneWithLink").execute()
+        perms.delete(fileId=small["id"], permissionId="anyoneWithLink").execute(http=http)

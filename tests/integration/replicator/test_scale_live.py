@@ -78,9 +78,10 @@ def test_two_hundred_accounts_ten_files_every_replica_and_an_even_byte_spread(li
     spread = max(handed.values()) / min(handed.values())
     print(f"byte spread of 4,000 get-url calls over {ACCOUNTS} accounts: {spread:.3f} "
           f"(max - min {max(handed.values()) - min(handed.values()):,} bytes)")
-    # The policy picks an account within one file size of the least loaded, so no account
-    # ends more than two of the largest files above another: that is what is asserted.
-    # Issue 16 asks for a spread of 1.05, not met (1.145 on 2026-12-01): with ~20 calls of
-    # 1-20 MB per account a single 20 MB call is ~10 % of an account's ~210 MB, so even
-    # always taking the least loaded holder (max - min < one file) would land near 1.05-1.10.
-    assert max(handed.values()) - min(handed.values()) <= 2 * max(len(d) for d in datas)
+    # The least-loaded holder takes each call (migration 011), so no account ends more than
+    # one of the largest files above another: that is what is asserted. Issue 16 asks for a
+    # spread of 1.05, which no choice made call by call reaches here: with ~20 calls of 1-20
+    # MB per account one 20 MB call is ~10 % of an account's ~210 MB. The policy simulated
+    # on these very calls (tests/unit/downloader/test_balancer.py) gives 1.070; the
+    # rotation within one file size of the least loaded (until 010) gave 1.145.
+    assert max(handed.values()) - min(handed.values()) <= max(len(d) for d in datas)

@@ -34,11 +34,13 @@ def test_equal_loads_rotate_in_order() -> None:
     assert picks == ["a", "b", "c", "a", "b", "c"]
 
 
-def test_a_loaded_account_is_passed_over_and_full_ones_are_dropped() -> None:
+def test_the_least_loaded_goes_first_and_full_ones_are_dropped() -> None:
     order = preference(holders({"a": 0, "b": 5000, "c": 50}, limit=5050), "a", 100)
-    assert [h.account_id for h in order] == ["c", "a"]  # b cannot take 100 more bytes
+    assert [h.account_id for h in order] == ["a", "c"]  # b cannot take 100 more bytes
     order = preference(holders({"a": 0, "b": 5000, "c": 50}), "a", 100)
-    assert [h.account_id for h in order] == ["c", "a", "b"]
+    assert [h.account_id for h in order] == ["a", "c", "b"]
+    order = preference(holders({"a": 50, "b": 5000, "c": 50, "d": 50}), "c", 100)
+    assert [h.account_id for h in order] == ["d", "a", "c", "b"]  # ties: after the last one
     assert preference(holders({"a": 950}, limit=1000), None, 100) == []
 
 
@@ -56,6 +58,26 @@ def test_bytes_stay_balanced_over_mixed_sizes_and_partial_holders() -> None:
         loads[chosen.account_id] += sizes[f]
         last[f] = chosen.account_id
     assert max(loads.values()) / min(loads.values()) <= 1.05
+
+
+def test_the_live_scale_tests_calls_end_within_one_file_of_each_other() -> None:
+    """The calls of tests/integration/replicator/test_scale_live.py (200 accounts holding 10
+    files of 1-20 MB, 4,000 calls at random): max/min 1.070 (the rotation within one file
+    size of the least loaded, before migration 011, gave 1.145)."""
+    rng = random.Random(16)
+    sizes = [rng.randint(1_000_000, 20_000_000) for _ in range(10)]
+    accounts = [f"acc{i:03d}" for i in range(200)]
+    for _ in range(10):
+        rng.sample(accounts, 5)  # the test's downloads draw from the same generator
+    loads = dict.fromkeys(accounts, 0)
+    last: dict[int, str | None] = dict.fromkeys(range(10))
+    for _ in range(4000):
+        f = rng.randrange(10)
+        chosen = preference(holders(loads), last[f], sizes[f])[0]
+        loads[chosen.account_id] += sizes[f]
+        last[f] = chosen.account_id
+    assert max(loads.values()) - min(loads.values()) <= max(sizes)
+    assert max(loads.values()) / min(loads.values()) <= 1.075
 
 
 def test_retry_after_counts_to_the_next_utc_midnight() -> None:

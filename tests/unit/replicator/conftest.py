@@ -82,6 +82,7 @@ class FakeCloud:
         self.storage_limit: dict[str, int] = {}  # account id -> bytes it may hold
         self.rate_limited: set[str] = set()
         self.copy_calls: list[str] = []  # account ids, in the order their copies started
+        self.list_calls: list[str] = []  # account ids listed for a tagged copy
 
     def of(self, owner: str) -> list[FakeDriveFile]:
         return [f for f in self.files.values() if f.owner == owner]
@@ -152,6 +153,7 @@ class FakeDrive:
 
     def find_by_fileserver_id(self, fileserver_id: str) -> list[dict[str, Any]]:
         self._check()
+        self.cloud.list_calls.append(self.account.id)
         return [f.resource() for f in self.cloud.of(self.account.id)
                 if f.app_properties.get("fileserver_id") == fileserver_id]
 

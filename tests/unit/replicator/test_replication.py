@@ -8,6 +8,7 @@ import pytest
 
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.handlers import Job, parse_job
+from workers.replicator.replication import RecentRecord, Replicator
 
 
 def assert_fully_replicated(world, file_id: str) -> None:
@@ -184,3 +185,88 @@ def test_when_google_refuses_every_key_nothing_is_disabled(world):
         world.replicator.replicate("f1")
     assert all(a.state == "active" for a in world.accounts.list_all())
     assert world.files.get("f1").status == "replicating"
+
+
+class MemoryAttempts:
+    """workers.replicator.attempts.MongoCopyAttempts' contract, in memory."""
+
+    def __init__(self) -> None:
+        self.claimed: dict[str, set[str]] = {}
+
+    def claim(self, file_id, account_ids):
+        ids, seen = set(account_ids), self.claimed.setdefault(file_id, set())
+        earlier = ids & seen
+        seen |= ids
+        return earlier
+
+
+def with_attempts(world, attempts: MemoryAttempts | None = None) -> MemoryAttempts:
+    """The world's replicator rebuilt with a claim record (as bootstrap wires Mongo's)."""
+    attempts = attempts or MemoryAttempts()
+    world.replicator = world.handlers.replicator = Replicator(
+        world.files, world.accounts, world.blobs, world.replicator.drives, world.downloader,
+        world.metrics, on_deleted=world.cleaner.delete_file, attempts=attempts)
+    return attempts
+
+
+def test_without_a_claim_record_every_account_is_listed_first(world):
+    world.files.add("f1", b"abc" * 10)
+    world.replicator.replicate("f1")
+    assert sorted(world.cloud.list_calls) == ["acc1", "acc2", "acc3", "acc4"]
+
+
+def test_a_first_attempt_lists_nothing_a_retry_lists_what_was_claimed(world):
+    attempts = with_attempts(world)
+    world.files.add("f1", b"abc" * 10)
+    assert world.replicator.replicate("f1") == "uploaded"
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.list_calls == []  # two Drive calls per copy: copy, share
+    assert attempts.claimed["f1"] == {"acc1", "acc2", "acc3", "acc4"}
+    world.accounts.add("acc5")
+    world.replicator.replicate("f1")  # backfill: only the new account is claimed, not listed
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.list_calls == []
+
+
+def test_crash_after_the_copy_with_claims_adopts_it_and_lists_only_the_claimed(world):
+    with_attempts(world)
+    world.files.add("f1", b"payload")
+
+    def crash(file_id, account_id):
+        if account_id == "acc3":
+            world.files.after_set_replica = None
+            raise ConnectionError("worker died")
+
+    world.files.after_set_replica = crash
+    with pytest.raises(ConnectionError):
+        world.replicator.replicate("f1")
+    world.files.remove_replica("f1", "acc3")  # the store never recorded it
+    with_attempts(world, world.replicator.attempts)  # a new process, the same record
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")  # one copy each: acc3's was adopted
+    assert world.cloud.list_calls == ["acc3"]
+    assert world.cloud.uploaded_bytes == len(b"payload")
+
+
+def test_an_account_claimed_by_another_job_is_listed_and_its_copy_adopted(world):
+    attempts = with_attempts(world)
+    world.files.add("f1", b"good bytes")
+    attempts.claim("f1", ["acc2"])  # a concurrent or crashed job of another process
+    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
+    drive.upload(io.BytesIO(b"good bytes"), 10, "f.bin", "x", {"fileserver_id": "f1"})
+    world.replicator.replicate("f1")
+    assert_fully_replicated(world, "f1")
+    assert world.cloud.list_calls == ["acc2"]
+
+
+def test_recent_record_is_read_again_only_once_older_than_its_age():
+    reads = []
+
+    def read():
+        reads.append(1)
+        return len(reads)
+
+    recent = RecentRecord(read, max_age=3600)
+    assert [recent.get() for _ in range(5)] == [1] * 5
+    recent.max_age = 0
+    assert [recent.get(), recent.get()] == [2, 3]
