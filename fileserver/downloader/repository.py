@@ -113,6 +113,11 @@ class RegistryRepository:
         """The same rows as ``replicas``, streamed in batches (200,000 rows stay cheap)."""
         return self.db.stream(REPLICAS_SQL, f=file_id, a=account_id)
 
+    def replica_accounts(self) -> list[str]:
+        """The accounts with live replicas (index ``replicas_account``), ordered."""
+        return [row["account_id"] for row in self.db.run(
+            "SELECT DISTINCT account_id FROM replicas WHERE NOT deleted ORDER BY account_id")]
+
     def snapshot(self) -> dict[str, list[dict[str, Any]]]:
         """Every row of the registry (tombstones included), for convergence checks."""
         run = self.db.run

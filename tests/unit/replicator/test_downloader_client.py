@@ -73,3 +73,11 @@ def test_failures_are_classified(answer, error):
     sync, _ = client(answer)
     with pytest.raises(error):
         sync.replicas()
+
+
+def test_replica_accounts_reads_the_items_list():
+    sync, session = client(FakeResponse(200, {"items": ["a1", "a2"]}), FakeResponse(200, {}))
+    assert sync.replica_accounts() == ["a1", "a2"]
+    assert session.sent[0][:2] == ("GET", "http://gw/function/downloader-sync/replicas/accounts")
+    with pytest.raises(TransientError):
+        sync.replica_accounts()  # no items list
