@@ -71,3 +71,14 @@ def test_large_files_get_the_link_that_skips_the_scan_warning(
     monkeypatch.setenv("DRIVE_USERCONTENT_ROOT", "http://127.0.0.1:19071/")
     assert DriveClient(key).download_url("ID", 11) == \
         "http://127.0.0.1:19071/download?id=ID&export=download&confirm=t"
+
+
+def test_clients_share_one_parsed_discovery_document() -> None:
+    """A service parsed from the text is ~0.6 MB; accounts x threads of them added up."""
+    first, second = DriveClient(fake_key(), "http://emu/"), DriveClient(fake_key(), "http://emu/")
+    assert first._service._rootDesc is second._service._rootDesc
+    assert DriveClient(fake_key(), "http://other/")._service._rootDesc is not \
+        first._service._rootDesc
+    request = second._service.files().list(pageSize=5, fields="files(id)")
+    assert request.uri.startswith("http://emu/drive/v3/files?") and "pageSize=5" in request.uri
+    assert second._service.files().copy(fileId="F", body={"name": "n"}).body == '{"name": "n"}'
