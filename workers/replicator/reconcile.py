@@ -187,9 +187,10 @@ class Reconciler:
         if todo.size():
             log.info("reconcile: %s", {k: len(v) for k, v in vars(todo).items() if v})
         self._apply(todo, known)
+        seconds = time.monotonic() - started
+        self.metrics.reconcile_seconds.set(seconds)
         log.info("reconciliation pass: %.1f s, %d files, %d accounts, %d registry rows, "
-                 "%d repairs planned", time.monotonic() - started, len(catalogue),
-                 len(accounts), rows, todo.size())
+                 "%d repairs planned", seconds, len(catalogue), len(accounts), rows, todo.size())
         return todo
 
     def _account_ids(self, known: dict[str, Account]) -> list[str]:

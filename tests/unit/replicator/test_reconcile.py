@@ -75,6 +75,7 @@ def test_run_repairs_lost_copies_registry_and_orphans(world):
     assert ("ghost", "acc1") not in world.downloader.registry
     assert reconciler(world).run_once().size() == 0
     assert world.metrics.files_by_status.labels(status="uploaded")._value.get() == 2
+    assert world.metrics.reconcile_seconds._value.get() > 0
 
 
 def test_run_finishes_an_interrupted_delete_and_account_removal(world):
