@@ -13,25 +13,20 @@ booked). Prints µs per call and the ratio to plain. Stops PostgreSQL by pid at 
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.get_url_throughput import FILES, seed
-from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm
+from bench.get_url_throughput import FILES
+from bench.sql_calls import on_seeded_postgres, print_per_call, time_in_blocks
+from devstack.process import interrupt_on_sigterm
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader.db import Database
 from fileserver.downloader.repository import DownloadRepository
-from fileserver.downloader.service import iso_z
-
-BLOCK = 100
 
 
 def call(db: Database, kind: str, i: int) -> str:
     now = datetime.now(UTC)
-    args = (db, FILES[i % len(FILES)], now.date(), uuid.uuid4().hex, iso_z(now))
+    args = (db, FILES[i % len(FILES)], now.date(), uuid.uuid4().hex, format_utc(now))
     if kind == "plain":
         return DownloadRepository.get_url(*args)["outcome"]
     client = f"198.18.{(i >> 8) & 255}.{i & 255}" if kind == "new client" else "203.0.113.7"
@@ -41,20 +36,10 @@ def call(db: Database, kind: str, i: int) -> str:
 
 
 def run(calls: int, db: Database) -> dict[str, float]:
-    kinds = ("plain", "new client", "repeat")
-    spent = dict.fromkeys(kinds, 0.0)
-    for kind in kinds:  # warm up: prepare, create today's usage rows
-        DownloadRepository.ensure_usage_rows(db, [f"acc{i:02d}" for i in range(10)],
-                                             datetime.now(UTC).date())
-        call(db, kind, 0)
-    for start in range(0, calls, BLOCK):
-        for kind in kinds:
-            began = time.perf_counter()
-            for i in range(start, start + BLOCK):
-                assert call(db, kind, i) in ("ok", "repeated")
-            spent[kind] += time.perf_counter() - began
-    done = calls // BLOCK * BLOCK
-    return {kind: seconds / done * 1e6 for kind, seconds in spent.items()}
+    DownloadRepository.ensure_usage_rows(db, [f"acc{i:02d}" for i in range(10)],
+                                         datetime.now(UTC).date())
+    return time_in_blocks(db, ("plain", "new client", "repeat"), calls, call,
+                          ("ok", "repeated"))
 
 
 def main() -> None:
@@ -62,20 +47,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-limits-sql-") as tmp:
-        server = PostgresServer(Path(tmp) / "pg", free_port(), Path(tmp) / "pg.log")
-        server.start(timeout=60)
-        try:
-            seed(server.url)
-            db = Database(server.url, pool_size=1)
-            per_call = run(args.calls, db)
-            db.close()
-        finally:
-            server.stop()
-    plain = per_call["plain"]
-    print(f"{'get-url call':>24} {'µs/call':>8} {'vs plain':>8}")
-    for kind, micros in per_call.items():
-        print(f"{kind:>24} {micros:>8.0f} {micros / plain:>8.2f}")
+    per_call = on_seeded_postgres("bench-limits-sql-", lambda db: run(args.calls, db))
+    print_per_call(per_call, "plain", "vs plain")
 
 
 if __name__ == "__main__":

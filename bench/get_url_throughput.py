@@ -43,6 +43,7 @@ from typing import Any
 
 import requests
 
+from devstack.config import function_dir
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
 from devstack.process import free_port, interrupt_on_sigterm, stop_pid, wait_until
@@ -83,8 +84,9 @@ def start_function(name: str, env: dict[str, str], tmp: Path, procs: list,
                    server: str = "streaming") -> str:
     port = free_port()
     # The local stack's own defaults (fileserver.runtime.serve, gateway), or the baseline.
+    # function_dir: functions/NAME, or bench/functions/NAME for echo.
     module = "fileserver.runtime.serve" if server == "streaming" else "bench.waitress_serve"
-    procs.append(start_process(["-m", module, f"functions/{name}", "--port",
+    procs.append(start_process(["-m", module, str(function_dir(name)), "--port",
                                 str(port)], env, tmp / f"{name}.log"))
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/healthz", timeout=1).ok, 30)

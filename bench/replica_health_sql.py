@@ -16,21 +16,17 @@ Prints µs per call and the ratio to 003. Stops PostgreSQL by pid at the end.
 from __future__ import annotations
 
 import argparse
-import tempfile
-import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
-from bench.get_url_throughput import FILES, seed
-from devstack.postgres import PostgresServer
-from devstack.process import free_port, interrupt_on_sigterm
+from bench.get_url_throughput import FILES
+from bench.sql_calls import on_seeded_postgres, print_per_call, time_in_blocks
+from devstack.process import interrupt_on_sigterm
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader.db import MIGRATIONS_DIR, Database, Prepared
 from fileserver.downloader.health_repository import HealthRepository
 from fileserver.downloader.repository import DownloadRepository
-from fileserver.downloader.service import iso_z
 
-BLOCK = 100
 OLD = Prepared("fs_get_url_003_call", "SELECT * FROM fs_get_url_003(:f, :d, :eid, :at)")
 
 
@@ -60,7 +56,7 @@ def call(db: Database, kind: str, i: int) -> str:
     now = datetime.now(UTC)
     files = BLOCKED if kind == "010, 3 of 10 blocked" else HEALTHY
     params = {"f": files[i % len(files)], "d": now.date(), "eid": uuid.uuid4().hex,
-              "at": iso_z(now)}
+              "at": format_utc(now)}
     if kind == "003":
         found = db.call(OLD, **params)[0]
     else:
@@ -71,20 +67,12 @@ def call(db: Database, kind: str, i: int) -> str:
 
 
 def run(calls: int, db: Database) -> dict[str, float]:
-    kinds = ("003", "010, no health rows", "010, 3 of 10 blocked")
-    spent = dict.fromkeys(kinds, 0.0)
+    install_003(db)
     DownloadRepository.ensure_usage_rows(db, [f"acc{i:02d}" for i in range(10)],
                                          datetime.now(UTC).date())
     mark_blocked(db, 3)
-    for start in range(-BLOCK, calls, BLOCK):  # the first round warms up (not counted)
-        for kind in kinds:
-            began = time.perf_counter()
-            for i in range(start, start + BLOCK):
-                assert call(db, kind, i) == "ok"
-            if start >= 0:
-                spent[kind] += time.perf_counter() - began
-    done = calls // BLOCK * BLOCK
-    return {kind: seconds / done * 1e6 for kind, seconds in spent.items()}
+    return time_in_blocks(db, ("003", "010, no health rows", "010, 3 of 10 blocked"),
+                          calls, call)
 
 
 def main() -> None:
@@ -92,21 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=3000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-health-sql-") as tmp:
-        server = PostgresServer(Path(tmp) / "pg", free_port(), Path(tmp) / "pg.log")
-        server.start(timeout=60)
-        try:
-            seed(server.url)
-            db = Database(server.url, pool_size=1)
-            install_003(db)
-            per_call = run(args.calls, db)
-            db.close()
-        finally:
-            server.stop()
-    base = per_call["003"]
-    print(f"{'get-url call':>24} {'µs/call':>8} {'vs 003':>8}")
-    for kind, micros in per_call.items():
-        print(f"{kind:>24} {micros:>8.0f} {micros / base:>8.2f}")
+    per_call = on_seeded_postgres("bench-health-sql-", lambda db: run(args.calls, db))
+    print_per_call(per_call, "003", "vs 003")
 
 
 if __name__ == "__main__":

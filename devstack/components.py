@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import shutil
 import sys
@@ -10,11 +12,18 @@ from pathlib import Path
 import requests
 import yaml
 
-from devstack.config import REPO_ROOT, StackConfig
+from devstack import netns_relay
+from devstack.config import (
+    REPO_ROOT,
+    WATCHDOG_METRICS_PORT,
+    WATCHDOG_UPSTREAM_OFFSET,
+    StackConfig,
+    function_dir,
+)
 from devstack.mongo import MongoWireServer
 from devstack.nats import NatsServer
 from devstack.postgres import PostgresServer
-from devstack.process import ManagedProcess, pid_alive
+from devstack.process import ManagedProcess, StartError, pid_alive
 from devstack.watchdog import watchdog_env
 
 
@@ -160,25 +169,62 @@ def build(config: StackConfig) -> list[ManagedProcess]:
 def function_process(config: StackConfig, name: str, env: dict[str, str],
                      logs: Path) -> AppProcess:
     """A function's process: the runtime itself, or the real of-watchdog in front of it
-    (``config.watchdog``), started with its image's environment (devstack.watchdog)."""
+    (``config.watchdog``), started with its image's environment (devstack.watchdog) in
+    namespaces of its own behind a relay (devstack.netns_relay), as its container would be."""
     port = config.function_port(name)
     health = f"http://127.0.0.1:{port}/healthz"  # through the watchdog: the function answers
     if not config.behind_watchdog(name):
         return AppProcess(
-            name, [sys.executable, "-m", "fileserver.runtime.serve", f"functions/{name}",
+            name, [sys.executable, "-m", "fileserver.runtime.serve", str(function_dir(name)),
                    "--port", str(port)], logs / f"{name}.log", {**env, "FUNCTION_NAME": name},
             health, port)
-    if len([n for n in config.function_names() if config.behind_watchdog(n)]) > 1:
-        raise ValueError("of-watchdog 0.11.6 binds its metrics to :8081 whatever it is told: "
-                         "set STACK_WATCHDOG_FUNCTIONS to one function")
     lock_dir = config.dir / "watchdog" / name
     lock_dir.mkdir(parents=True, exist_ok=True)
-    (upstream, _), (metrics, _) = config.watchdog_ports(name)
-    wd_env = watchdog_env(name, REPO_ROOT / "functions" / name, port, upstream, metrics,
-                          lock_dir)
+    # Inside its namespace the watchdog listens on the function's own port number, its
+    # upstream WATCHDOG_UPSTREAM_OFFSET above, and its metrics on the fixed :8081.
+    upstream = port + WATCHDOG_UPSTREAM_OFFSET
+    wd_env = watchdog_env(name, function_dir(name), port, upstream,
+                          WATCHDOG_METRICS_PORT, lock_dir)
     # The stack's own addresses and secrets folder win over stack.yml's faasd ones.
-    return AppProcess(name, [str(config.watchdog)], logs / f"{name}.log", {**wd_env, **env},
-                      health, port)
+    fn_env = {**wd_env, **env}
+    services = {k: v for k, v in fn_env.items() if k not in ("fprocess", "upstream_url")}
+    outbound = relayed_ports(services, taken={port, upstream, WATCHDOG_METRICS_PORT})
+    argv = [sys.executable, "-m", "devstack.netns_relay", "--inbound", f"{port}:{port}",
+            "--inbound", f"{config.watchdog_metrics_port(name)}:{WATCHDOG_METRICS_PORT}",
+            *[f"--outbound={p}" for p in outbound], "--netns-file", str(lock_dir / "netns"),
+            "--", str(config.watchdog)]
+    return AppProcess(name, argv, logs / f"{name}.log", fn_env, health, port)
+
+
+def relayed_ports(env: dict[str, str], taken: set[int]) -> list[int]:
+    """The loopback ports the services in ``env`` listen on (``127.0.0.1:N`` or
+    ``localhost:N`` in any value), which a function's namespace relays to the host; a
+    StartError if one is a port the watchdog itself uses inside."""
+    found = sorted({int(port) for value in env.values()
+                    for port in re.findall(r"(?:127\.0\.0\.1|localhost):(\d+)", value)})
+    clash = sorted(set(found) & taken)
+    if clash:
+        raise StartError(f"port(s) {clash} of the stack's services are used by the watchdog "
+                         f"inside each function's namespace (of-watchdog 0.11.6 always takes "
+                         f"{WATCHDOG_METRICS_PORT} for its metrics): move them with their "
+                         f"STACK_*_PORT setting")
+    return found
+
+
+def check_watchdog(config: StackConfig) -> None:
+    """With STACK_WATCHDOG set: the binary is there and this user may create network
+    namespaces (devstack.netns_relay), else StartError at once, before anything starts."""
+    if not config.watchdog:
+        return
+    if not os.access(config.watchdog, os.X_OK):
+        raise StartError(f"STACK_WATCHDOG={config.watchdog}: no executable file there")
+    reason = netns_relay.unavailable_reason()
+    if reason:
+        raise StartError(
+            f"STACK_WATCHDOG runs each function's watchdog in a network namespace of its own "
+            f"(of-watchdog 0.11.6 always binds :{WATCHDOG_METRICS_PORT}), which needs Linux "
+            f"and CAP_SYS_ADMIN (root); here: {reason}. Unset STACK_WATCHDOG to run the "
+            f"functions without the watchdog.")
 
 
 def scrape_targets(config: StackConfig) -> dict[str, tuple[str, list[dict]]]:
@@ -187,6 +233,11 @@ def scrape_targets(config: StackConfig) -> dict[str, tuple[str, list[dict]]]:
                  for n in config.function_names()]
     targets = {"functions": ("/_/metrics", functions),
                "gateway": ("/metrics", [{"targets": [f"127.0.0.1:{config.gateway}"]}])}
+    watchdogs = [{"targets": [f"127.0.0.1:{config.watchdog_metrics_port(n)}"],
+                  "labels": {"function": n}}
+                 for n in config.function_names() if config.behind_watchdog(n)]
+    if watchdogs:  # each watchdog's own :8081, relayed from its namespace
+        targets["watchdog"] = ("/metrics", watchdogs)
     if config.workers and has_replicator():
         replicator = f"127.0.0.1:{config.replicator_metrics}"
         targets["replicator"] = ("/metrics", [{"targets": [replicator],

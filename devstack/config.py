@@ -14,6 +14,9 @@ from pathlib import Path
 from devstack.process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PRODUCT_FUNCTIONS = REPO_ROOT / "functions"  # what stack.yml deploys
+# Functions that are not the product's (echo, the benchmarks' baseline): started only by name.
+BENCH_FUNCTIONS = REPO_ROOT / "bench" / "functions"
 WATCHDOG_UPSTREAM_OFFSET = 32
 WATCHDOG_METRICS_PORT = 8081  # of-watchdog 0.11.6: fixed, no setting moves it
 PORT_FIELDS = ("gateway", "postgres", "nats", "nats_monitor", "mongo", "drive", "prometheus",
@@ -33,7 +36,7 @@ class StackConfig:
     prometheus: int = 19090
     functions_base: int = 18100
     replicator_metrics: int = 18190
-    functions: list[str] | None = None  # None: every folder in functions/
+    functions: list[str] | None = None  # None: every folder in functions/ (not bench's)
     workers: bool = True
     prometheus_enabled: bool = True
     mongo_url: str | None = None  # a real MongoDB: do not start the wire server
@@ -44,11 +47,12 @@ class StackConfig:
     owner_pid: int | None = None
     # Ports were picked by free(): on a port clash, up() may pick again.
     auto_ports: bool = False
-    # The real of-watchdog binary (STACK_WATCHDOG): run watchdog_functions behind it, as
-    # their image does (devstack.watchdog). of-watchdog 0.11.6 binds its metrics to :8081
-    # whatever it is told, so one watchdog per machine: one function at a time.
+    # The real of-watchdog binary (STACK_WATCHDOG): run watchdog_functions (None: every
+    # function) behind it, as their image does (devstack.watchdog), each in network and PID
+    # namespaces of its own (devstack.netns_relay): of-watchdog 0.11.6 binds its metrics to
+    # :8081 whatever it is told, so one watchdog per network namespace, as in OpenFaaS.
     watchdog: str | None = None
-    watchdog_functions: list[str] = field(default_factory=lambda: ["upload-file"])
+    watchdog_functions: list[str] | None = None
 
     @classmethod
     def from_env(cls, directory: Path | None = None) -> StackConfig:
@@ -59,7 +63,8 @@ class StackConfig:
             if raw:
                 setattr(config, name, int(raw))
         config.mongo_url = os.environ.get("MONGO_URL") or None
-        config.watchdog = os.environ.get("STACK_WATCHDOG") or None
+        if os.environ.get("STACK_WATCHDOG"):  # a relative path: from where `up` is run
+            config.watchdog = os.path.abspath(os.environ["STACK_WATCHDOG"])
         if os.environ.get("STACK_WATCHDOG_FUNCTIONS"):
             config.watchdog_functions = os.environ["STACK_WATCHDOG_FUNCTIONS"].split(",")
         config.queue_max_retries = int(os.environ.get("QUEUE_MAX_RETRIES", "0"))
@@ -78,7 +83,7 @@ class StackConfig:
         for name in PORT_FIELDS:
             setattr(self, name, free_port())
         # Functions take consecutive ports from functions_base (and, behind a watchdog, their
-        # upstream WATCHDOG_UPSTREAM_OFFSET above): pick a quiet range.
+        # watchdog's metrics WATCHDOG_UPSTREAM_OFFSET above): pick a quiet range.
         self.functions_base = _free_range(2 * WATCHDOG_UPSTREAM_OFFSET)
 
     @property
@@ -99,9 +104,12 @@ class StackConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def function_names(self) -> list[str]:
-        present = sorted(p.parent.name for p in (REPO_ROOT / "functions").glob("*/handler.py"))
+        """The functions to run: every product function by default, else those named (a
+        bench function such as echo only when named)."""
+        product = _function_folders(PRODUCT_FUNCTIONS)
         if self.functions is None:
-            return present
+            return product
+        present = sorted(set(product) | set(_function_folders(BENCH_FUNCTIONS)))
         missing = set(self.functions) - set(present)
         if missing:
             raise ValueError(f"unknown functions: {sorted(missing)}")
@@ -111,14 +119,19 @@ class StackConfig:
         return self.functions_base + self.function_names().index(name)
 
     def behind_watchdog(self, name: str) -> bool:
-        return bool(self.watchdog) and name in self.watchdog_functions
+        return bool(self.watchdog) and (self.watchdog_functions is None
+                                        or name in self.watchdog_functions)
+
+    def watchdog_metrics_port(self, name: str) -> int:
+        """The host port relayed to the watchdog's own :8081 in the function's namespace
+        (inside it, the same number is the function's upstream: another namespace)."""
+        return self.function_port(name) + WATCHDOG_UPSTREAM_OFFSET
 
     def watchdog_ports(self, name: str) -> list[tuple[int, str]]:
-        """The other ports a function behind the watchdog uses: its upstream, and 8081."""
+        """The other host port a function behind the watchdog uses: its watchdog's metrics."""
         if not self.behind_watchdog(name):
             return []
-        return [(self.function_port(name) + WATCHDOG_UPSTREAM_OFFSET, "behind the watchdog"),
-                (WATCHDOG_METRICS_PORT, "watchdog metrics")]
+        return [(self.watchdog_metrics_port(name), "watchdog metrics, relayed from :8081")]
 
 
 def _free_range(count: int) -> int:
@@ -141,3 +154,13 @@ def _free_range(count: int) -> int:
             for sock in socks:
                 sock.close()
     raise RuntimeError("no free port range found")
+
+
+def _function_folders(root: Path) -> list[str]:
+    return sorted(p.parent.name for p in root.glob("*/handler.py"))
+
+
+def function_dir(name: str) -> Path:
+    """The folder of function ``name``: ``functions/NAME``, else ``bench/functions/NAME``."""
+    product = PRODUCT_FUNCTIONS / name
+    return product if (product / "handler.py").is_file() else BENCH_FUNCTIONS / name

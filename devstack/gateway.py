@@ -6,7 +6,8 @@ Routes, as OpenFaaS CE has them:
 - ``/async-function/NAME[/path]``: answers 202 with ``X-Call-Id`` and queues the call on
   JetStream; ``devstack.queue_worker`` invokes it later and POSTs the result to
   ``X-Callback-Url``.
-- ``/healthz``, ``GET /system/functions``, ``/metrics`` (gateway_* metrics like OpenFaaS).
+- ``/healthz``, ``GET /system/functions`` (with each function's stack.yml labels and
+  annotations), ``/metrics`` (gateway_* metrics like OpenFaaS).
 - ``GET /openapi.yaml``: the API's OpenAPI 3 document (openapi/fileserver.yaml).
 
 Run: ``python -m devstack.gateway --port 8080 --functions FILE --nats-url URL`` where FILE is
@@ -30,6 +31,7 @@ from urllib.parse import quote, urlsplit
 from nats.js.api import StreamConfig
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
+from devstack import stack_file
 from devstack.natsbridge import NatsBridge
 from fileserver.runtime.server import serve
 
@@ -261,9 +263,10 @@ class Gateway:
                 if sample.name.endswith("_total"):
                     fn = sample.labels["function_name"]
                     counts[fn] = counts.get(fn, 0) + sample.value
+        # labels and annotations as stack.yml declares them, as OpenFaaS reports them
         return [{"name": name, "image": f"local/{name}", "replicas": 1,
                  "availableReplicas": 1, "invocationCount": counts.get(name, 0),
-                 "namespace": "openfaas-fn", "url": url}
+                 "namespace": "openfaas-fn", "url": url, **stack_file.metadata(name)}
                 for name, url in sorted(self.registry.urls().items())]
 
     def proxy(self, name: str, rest: str, environ: dict, start_response: Any) -> Iterable[bytes]:

@@ -11,15 +11,8 @@ from typing import Any
 
 import nats
 from nats.js.api import StreamConfig
-from nats.js.errors import BadRequestError
 
-
-async def ensure_stream(js: Any, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to ``config`` (e.g. a new ``max_age``)."""
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)
+from fileserver.contracts.jetstream import ensure_stream
 
 
 class NatsBridge:

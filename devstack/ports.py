@@ -21,8 +21,17 @@ class PortInUse(StartError):
 
 
 def planned(config: StackConfig, components: list[str]) -> dict[int, tuple[str, str]]:
-    """Port → (component, setting that moves it), for the components that will start."""
+    """Port → (component, setting that moves it), for the components that will start;
+    PortInUse if two of them are set to the same port."""
     ports: dict[int, tuple[str, str]] = {}
+    twice: list[str] = []
+
+    def claim(port: int, what: str, setting: str) -> None:
+        if port in ports:
+            twice.append(f"port {port} is set for both {ports[port][0]} ({ports[port][1]}) "
+                         f"and {what} ({setting}); move one")
+        ports[port] = (what, setting)
+
     fixed = [("gateway", "gateway", "gateway"), ("postgres", "postgres", "postgres"),
              ("nats", "nats", "nats"), ("nats-monitor", "nats", "nats_monitor"),
              ("mongo", "mongo", "mongo"), ("drive-emulator", "drive-emulator", "drive"),
@@ -31,15 +40,16 @@ def planned(config: StackConfig, components: list[str]) -> dict[int, tuple[str, 
              ("replicator", "replicator", "replicator_metrics")]
     for name, owner, field in fixed:
         if owner in components and hasattr(config, field):
-            ports[getattr(config, field)] = (name, f"STACK_{field.upper()}_PORT")
+            claim(getattr(config, field), name, f"STACK_{field.upper()}_PORT")
     for name in config.function_names():
         if name in components:
             setting = f"STACK_FUNCTIONS_BASE_PORT (functions take consecutive ports from " \
                       f"{config.functions_base})"
-            ports[config.function_port(name)] = (name, setting)
+            claim(config.function_port(name), name, setting)
             for extra, label in config.watchdog_ports(name):
-                ports[extra] = (f"{name} ({label})", setting if label != "watchdog metrics"
-                                else "none: of-watchdog 0.11.6 always uses 8081")
+                claim(extra, f"{name} ({label})", setting)
+    if twice:
+        raise PortInUse("the stack cannot start, nothing was started:\n  " + "\n  ".join(twice))
     return ports
 
 

@@ -21,7 +21,7 @@ import requests
 from nats.js.api import ConsumerConfig
 
 from devstack.gateway import ASYNC_SUBJECT, async_stream_config
-from devstack.natsbridge import ensure_stream
+from fileserver.contracts.jetstream import ensure_stream
 
 log = logging.getLogger("devstack.queue_worker")
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -92,7 +92,9 @@ async def run(nats_url: str, gateway: str, max_retries: int, max_inflight: int) 
         except (TimeoutError, nats.errors.TimeoutError):
             continue
         await asyncio.gather(*(handle(m, gateway, max_retries) for m in msgs))
-    await nc.drain()
+    # Every fetched message is acked or nak'ed by now: close at once (nats-py's drain() of a
+    # pull subscription waits out its 30 s drain_timeout, so SIGTERM took the stop timeout).
+    await nc.close()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -66,6 +66,7 @@ class Stack:
             shutil.rmtree(self.dir)
         if self.supervisor_alive():
             return self.info()
+        components.check_watchdog(self.config)
         for attempt in range(3):
             try:
                 self.check_ports()

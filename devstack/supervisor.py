@@ -8,6 +8,7 @@ A file ``DIR/hold/NAME`` stops it from restarting component NAME (for fault test
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -101,9 +102,19 @@ class Supervisor:
         return (self.config.dir / "restart" / part.name).exists()
 
     def stop_all(self) -> None:
+        """Stop everything in reverse start order; the functions together, since each one
+        behind the watchdog takes its healthcheck_interval (5 s) to drain."""
         self.stopping.set()
-        for part in reversed(self.parts):
-            part.stop()
+        functions = set(self.config.function_names())
+        for together, run in itertools.groupby(reversed(self.parts),
+                                               key=lambda part: part.name in functions):
+            stoppers = [threading.Thread(target=part.stop) for part in run]
+            for thread in stoppers:
+                thread.start()
+                if not together:
+                    thread.join()
+            for thread in stoppers:
+                thread.join()
         self.state = "stopped"
         self.write()
 
@@ -117,6 +128,11 @@ class Supervisor:
             "env": env, "updated_at": time.time(),
             "components": {p.name: describe(p, self.restarts.get(p.name, 0)) for p in self.parts},
         }
+        functions = set(self.config.function_names())
+        for name, part in info["components"].items():
+            if name in functions and self.config.behind_watchdog(name):
+                port = self.config.watchdog_metrics_port(name)  # its :8081, relayed
+                part["watchdog_metrics_url"] = f"http://127.0.0.1:{port}/metrics"
         path = self.config.dir / "stack.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(info, indent=2))

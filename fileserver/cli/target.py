@@ -4,16 +4,23 @@ Gateway: ``--gateway``, else ``GATEWAY_URL``, else the local stack's ``stack.jso
 (``STACK_DIR``, default ``.stack/``), else ``http://127.0.0.1:8080``.
 Token: ``--token``, else ``FILESERVER_ADMIN_TOKEN``, else the local stack's secret, but only
 when the gateway is that local stack's (a local token is never sent to another server).
+
+The local stack is found through the file it writes, not by importing ``devstack`` (the
+product never imports the development stack): ``stack.json`` holds ``state``,
+``gateway_url`` and ``admin_token_file`` (see ``devstack/supervisor.py``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 DEFAULT_GATEWAY = "http://127.0.0.1:8080"
+# The local stack's default folder: ``.stack/`` at the repository root, as devstack uses.
+DEFAULT_STACK_DIR = Path(__file__).resolve().parents[2] / ".stack"
 
 
 @dataclass(frozen=True)
@@ -24,13 +31,12 @@ class Target:
 
 def local_stack_info() -> dict[str, Any]:
     """The running local stack's ``stack.json``, or ``{}`` (not installed, not running)."""
+    folder = Path(os.environ.get("STACK_DIR") or DEFAULT_STACK_DIR)
     try:
-        from devstack.config import StackConfig
-        from devstack.stack import Stack
-    except ImportError:
+        info = json.loads((folder / "stack.json").read_text())
+    except (OSError, ValueError):
         return {}
-    info = Stack(StackConfig.from_env()).info()
-    return info if info.get("state") == "ready" else {}
+    return info if isinstance(info, dict) and info.get("state") == "ready" else {}
 
 
 def resolve(gateway: str | None, token: str | None) -> Target:

@@ -7,6 +7,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader.health_repository import HealthRepository
 from fileserver.downloader.validation import ident
 from fileserver.errors import BadRequest
@@ -15,7 +16,7 @@ MAX_CLOCK_OFFSET = 366 * 86400.0
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+    return None if value is None else format_utc(value)
 
 
 class HealthService:

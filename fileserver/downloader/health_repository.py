@@ -74,10 +74,6 @@ class HealthRepository:
         self.db.run("INSERT INTO prober_state (id, clock_offset_seconds) VALUES (1, :s) "
                     "ON CONFLICT (id) DO UPDATE SET clock_offset_seconds = :s", s=seconds)
 
-    def clock_offset(self) -> float:
-        found = self.db.run("SELECT clock_offset_seconds FROM prober_state WHERE id = 1")
-        return float(found[0]["clock_offset_seconds"]) if found else 0.0
-
     def due(self, now: datetime, limit: int, hot: float, hot_recheck: float,
             cold_recheck: float, sweep: bool = True) -> list[dict[str, Any]]:
         """Up to ``limit`` replicas to probe, hot files first (``sweep``: also look for cold

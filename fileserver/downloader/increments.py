@@ -17,10 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fileserver.contracts.stats_ingest import MAX_BATCH_EVENTS
 from fileserver.downloader import validation as v
 from fileserver.errors import BadRequest
-
-MAX_EVENTS = 10_000  # event ids per request, as many as Stats takes in one batch
 
 
 @dataclass
@@ -91,8 +90,8 @@ def _days(raw: Any, where: str, covered: dict[str, str]) -> list[dict[str, Any]]
             if v.ident(event_id, f"{at}.event_ids[]") in covered:
                 raise BadRequest(f"{at}: event {event_id} is counted twice")
             covered[event_id] = when
-            if len(covered) > MAX_EVENTS:
-                raise BadRequest(f"at most {MAX_EVENTS} events per request")
+            if len(covered) > MAX_BATCH_EVENTS:
+                raise BadRequest(f"at most {MAX_BATCH_EVENTS} events per request")
         result.append({"day": when, "downloads": len(ids),
                        "bytes": v.integer(day.get("bytes"), f"{at}.bytes")})
     if len({d["day"] for d in result}) != len(result):

@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import request
 
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader.db import Database
 from fileserver.downloader.redirect_http import redirector_link
 from fileserver.downloader.repository import DownloadRepository
-from fileserver.downloader.service import file_not_found, iso_z, utc_now
+from fileserver.downloader.service import file_not_found, utc_now
 from fileserver.downloader.signed_links import LinkSigner
 from fileserver.downloader.validation import ident, integer
 from fileserver.errors import Conflict
@@ -43,4 +44,4 @@ def mint_link(signer: LinkSigner | None, db: Database, body: dict[str, Any]) -> 
     url, expires = signer.mint(redirector_link(file_id, rows[0]["name"]), file_id, lifetime,
                                now)
     return {"file_id": file_id, "url": url, "expires": expires,
-            "expires_at": iso_z(datetime.fromtimestamp(expires, UTC))}
+            "expires_at": format_utc(datetime.fromtimestamp(expires, UTC))}

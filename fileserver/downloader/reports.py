@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader import metrics
 from fileserver.downloader import validation as v
 from fileserver.downloader.health import HealthService
@@ -147,4 +148,4 @@ class ReportService:
             found = {**found, "daily_capacity": self.health.capacity()}
         return {**found, "event_ids": {
             "retention_days": self.retention.days, "horizon": horizon.isoformat(),
-            "pruned_at": None if pruned_at is None else pruned_at.isoformat()}}
+            "pruned_at": None if pruned_at is None else format_utc(pruned_at)}}

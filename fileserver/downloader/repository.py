@@ -118,17 +118,6 @@ class RegistryRepository:
         return [row["account_id"] for row in self.db.run(
             "SELECT DISTINCT account_id FROM replicas WHERE NOT deleted ORDER BY account_id")]
 
-    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
-        """Every row of the registry (tombstones included), for convergence checks."""
-        run = self.db.run
-        return {
-            "accounts": run("SELECT id, email, daily_limit_bytes, active, deleted, version "
-                            "FROM accounts ORDER BY id"),
-            "files": run("SELECT id, name, size, md5, deleted, version FROM files ORDER BY id"),
-            "replicas": run("SELECT file_id, account_id, drive_file_id, url, deleted, version "
-                            "FROM replicas ORDER BY file_id, account_id"),
-        }
-
 
 # A file and its live holders with today's usage, least loaded first: read only, books
 # nothing (the download redirector's duplicates, Metalink and HEAD). ``healthy``: the
@@ -205,18 +194,6 @@ class DownloadRepository:
             db.run("ANALYZE account_usage")
 
 
-class UsageRepository:
-    """Bytes handed out per account per day (the balancer's own counters)."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def bytes_today(self, day: date) -> dict[str, int]:
-        found = self.db.run("SELECT account_id, bytes_today FROM account_usage WHERE day = :d",
-                            d=day)
-        return {row["account_id"]: int(row["bytes_today"]) for row in found}
-
-
 # Claiming a row marks it sent (sent_at = now, one more attempt): other relays skip it until
 # ``resend_after`` has passed, far longer than a POST may last.
 CLAIM_SQL = """
@@ -259,9 +236,6 @@ class OutboxRepository:
         """Delete the rows whose event stats-ingest has recorded; return how many."""
         return len(self.db.run("DELETE FROM outbox o USING stats_events s "
                                "WHERE s.event_id = o.event_id RETURNING o.id"))
-
-    def unsent(self) -> int:
-        return int(self.db.run("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")[0]["n"])
 
     def pending(self) -> int:
         """Events not yet confirmed ingested (sent or not)."""

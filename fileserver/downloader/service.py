@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from fileserver.contracts.timestamps import format_utc
 from fileserver.downloader import metrics
 from fileserver.downloader.db import Database
 from fileserver.downloader.limits import ClientLimits
@@ -28,10 +29,6 @@ def seconds_to_midnight(now: datetime) -> int:
     tomorrow = (now + timedelta(days=1)).date()
     midnight = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=UTC)
     return max(1, int((midnight - now).total_seconds() + 0.999))
-
-
-def iso_z(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def file_not_found(file_id: str) -> NotFound:
@@ -60,8 +57,9 @@ class DownloadService:
         self.pruner = Every(prune_every)
 
     def get_url(self, file_id: Any, client: str | None = None) -> dict[str, Any]:
-        """Choose the account (``balancer.preference``, run inside PostgreSQL by
-        ``fs_get_url``), reserve its bytes and queue the download event, in one transaction.
+        """Choose the account (the balancing policy, run inside PostgreSQL by ``fs_get_url``;
+        its Python reference is ``tests/support/balancer_reference.py``), reserve its bytes
+        and queue the download event, in one transaction.
 
         With ``client`` (the key from ``ClientLimits.client``) the same transaction first
         takes a token from the client's bucket (429 without one) and answers a repeat of the
@@ -90,12 +88,13 @@ class DownloadService:
     def _book(self, file_id: str, now: datetime, event_id: str,
               client: str | None) -> dict[str, Any]:
         if client is None or not self.limits.enabled:
-            return DownloadRepository.get_url(self.db, file_id, now.date(), event_id, iso_z(now))
+            return DownloadRepository.get_url(self.db, file_id, now.date(), event_id,
+                                              format_utc(now))
         if self.pruner.due():
             DownloadRepository.prune_client_state(self.db, now)
         limits = self.limits
         return DownloadRepository.get_url_for_client(
-            self.db, file_id, now.date(), event_id, iso_z(now), client, now,
+            self.db, file_id, now.date(), event_id, format_utc(now), client, now,
             limits.rate_per_second, float(limits.burst), limits.dedup_seconds)
 
     @staticmethod

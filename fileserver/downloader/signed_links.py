@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from fileserver.config import int_setting, optional_secret
+from fileserver.contracts.timestamps import format_utc
 from fileserver.errors import BadRequest, Forbidden
 
 SECRET_NAME = "download-link-secret"
@@ -64,7 +65,7 @@ class LinkSigner:
                                                                      int(expires)).encode()):
             raise LinkInvalid("this download link is not valid (its signature does not match)")
         if int(expires) <= now.timestamp():
-            at = datetime.fromtimestamp(int(expires), UTC).isoformat().replace("+00:00", "Z")
+            at = format_utc(datetime.fromtimestamp(int(expires), UTC), timespec="seconds")
             raise LinkExpired(f"this download link expired at {at}",
                               details={"expired_at": at})
 

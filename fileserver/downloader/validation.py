@@ -6,21 +6,21 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from fileserver.contracts.stats_ingest import ID_RULE, MAX_INTEGER, is_id
+from fileserver.contracts.timestamps import parse_utc
 from fileserver.errors import BadRequest
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
-MAX_BIGINT = 2**63 - 1
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def ident(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
-        raise BadRequest(f"{field} must be an id of 1-128 letters, digits or ._:-")
+    if not is_id(value):
+        raise BadRequest(f"{field} must be {ID_RULE}")
     return value
 
 
 def integer(value: Any, field: str, low: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_BIGINT:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= MAX_INTEGER:
         raise BadRequest(f"{field} must be an integer >= {low}")
     return value
 
@@ -74,7 +74,7 @@ def timestamp(value: Any, field: str) -> datetime:
     if not isinstance(value, str):
         raise BadRequest(f"{field} must be an ISO-8601 timestamp")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = parse_utc(value)
     except ValueError as exc:
         raise BadRequest(f"{field} must be an ISO-8601 timestamp") from exc
     if parsed.tzinfo is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, BinaryIO
 
@@ -21,28 +20,15 @@ from googleapiclient.discovery_cache import get_static_doc
 from fileserver.config import int_setting
 from fileserver.drive import retry
 from fileserver.drive.errors import DriveFatalError
+from fileserver.drive.files import FILE_FIELDS, FILESERVER_ID, DriveFile
 from fileserver.drive.media import ForwardStreamUpload
 from fileserver.drive.transport import DriveTransport, shared_transport
 
 GOOGLE_WEB_ROOT = "https://drive.google.com"
 GOOGLE_USERCONTENT_ROOT = "https://drive.usercontent.google.com"
 LARGE_FILE_BYTES = 100 * 1000 * 1000  # Google's virus-scan limit: "larger than 100 MB"
-FILE_FIELDS = "id,name,size,md5Checksum,appProperties"
 CHUNK_SIZE = 5 * 1024 * 1024
 
-
-@dataclass(frozen=True)
-class DriveFile:
-    id: str
-    name: str
-    size: int
-    md5: str
-    app_properties: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_api(cls, body: dict[str, Any]) -> DriveFile:
-        return cls(id=body["id"], name=body.get("name", ""), size=int(body.get("size", 0)),
-                   md5=body.get("md5Checksum", ""), app_properties=body.get("appProperties", {}))
 
 
 @lru_cache(maxsize=16)
@@ -149,7 +135,8 @@ class DriveClient:
     def find_by_fileserver_id(self, fileserver_id: str) -> list[DriveFile]:
         """This account's own (or its shared drive's), untrashed files tagged
         ``fileserver_id``."""
-        q = f"appProperties has {{ key='fileserver_id' and value='{_quote(fileserver_id)}' }}"
+        q = (f"appProperties has {{ key='{FILESERVER_ID}' "
+             f"and value='{_quote(fileserver_id)}' }}")
         return self._list(q, 100)
 
     def list_files(self, page_size: int = 1000) -> list[DriveFile]:

@@ -80,12 +80,6 @@ class HttpPool:
         finally:
             self._idle.put(http)
 
-    def open_connections(self) -> int:
-        """Connections the idle members hold open now (for tests and benchmarks)."""
-        members = list(self._idle.queue)
-        return sum(1 for http in members for conn in http.connections.values()
-                   if getattr(conn, "sock", None) is not None)
-
     def close(self) -> None:
         for http in list(self._idle.queue):
             http.close()

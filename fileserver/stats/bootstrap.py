@@ -1,13 +1,18 @@
-"""Wire the Stats service to its real adapters, once per process (nothing at import time)."""
+"""Wire Stats in one process (the pattern of fileserver/wiring.py).
+
+``Stats`` receives the Downloader's client and the capacity target and builds the service;
+it connects nothing and has no start-up step (Stats keeps no store of its own).
+``PROCESS`` holds this process's ``Stats``: built by ``from_env()`` on first use, or
+installed by a test with ``PROCESS.use(Stats(...))``.
+"""
 
 from __future__ import annotations
-
-import functools
 
 from fileserver.config import gateway_url, int_setting, secret
 from fileserver.stats.compute import CapacityTarget
 from fileserver.stats.downloader_client import DownloaderClient
-from fileserver.stats.service import StatsService
+from fileserver.stats.service import Downloader, StatsService
+from fileserver.wiring import ProcessWiring
 
 DEFAULT_DAILY_LIMIT_BYTES = 100 * 10**9
 
@@ -22,7 +27,20 @@ def capacity_target() -> CapacityTarget:
     )
 
 
-@functools.cache
+class Stats:
+    """The Stats service of one process, from the Downloader client it receives."""
+
+    def __init__(self, downloader: Downloader, target: CapacityTarget) -> None:
+        self.service = StatsService(downloader, target)
+
+
+def from_env() -> Stats:
+    """The real dependencies: the Downloader through ``GATEWAY_URL`` with ``admin-token``."""
+    return Stats(DownloaderClient(gateway_url(), secret("admin-token")), capacity_target())
+
+
+PROCESS: ProcessWiring[Stats] = ProcessWiring(from_env)
+
+
 def stats_service() -> StatsService:
-    return StatsService(DownloaderClient(gateway_url(), secret("admin-token")),
-                        capacity_target())
+    return PROCESS.get().service

@@ -10,19 +10,17 @@ are computed from the Downloader's account rows, read after the increments were 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from fileserver.errors import BadRequest
-
 # The ids and sizes the Downloader's stats-ingest accepts: an event it would refuse is
 # refused here, up front, with the reason.
-ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
-MAX_BYTES = 2**63 - 1
-MAX_BATCH_EVENTS = 10_000
+from fileserver.contracts.stats_ingest import ID_RULE, MAX_BATCH_EVENTS, MAX_INTEGER, is_id
+from fileserver.contracts.timestamps import format_utc, parse_utc
+from fileserver.errors import BadRequest
+
 SECONDS_PER_DAY = 86_400
 # Average month used by the capacity plan (the seed's "500 TB/month" over 30.4 days).
 DAYS_PER_MONTH = 30.4
@@ -43,15 +41,10 @@ class DownloadEvent:
         return self.at.date()
 
 
-def format_utc(moment: datetime) -> str:
-    """ISO-8601 in UTC with milliseconds and a ``Z``: ``2026-11-25T10:00:00.123Z``."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def _identifier(raw: Mapping[str, Any], name: str) -> str:
     value = raw.get(name)
-    if not isinstance(value, str) or not ID_PATTERN.fullmatch(value):
-        raise ValueError(f"{name} must be an id of 1-128 letters, digits or ._:-")
+    if not is_id(value):
+        raise ValueError(f"{name} must be {ID_RULE}")
     return value
 
 
@@ -59,7 +52,7 @@ def _timestamp(value: Any) -> datetime:
     if not isinstance(value, str):
         raise ValueError("at must be an ISO-8601 string")
     try:
-        moment = datetime.fromisoformat(value)
+        moment = parse_utc(value)
     except ValueError as exc:
         raise ValueError(f"at is not ISO-8601: {value[:40]!r}") from exc
     if moment.tzinfo is None:
@@ -72,7 +65,7 @@ def parse_event(raw: Any) -> DownloadEvent:
     if not isinstance(raw, dict):
         raise ValueError("an event must be a JSON object")
     size = raw.get("bytes")
-    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_BYTES:
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_INTEGER:
         raise ValueError("bytes must be an integer from 0 to 2^63-1")
     return DownloadEvent(event_id=_identifier(raw, "event_id"), file_id=_identifier(raw, "file_id"),
                          account_id=_identifier(raw, "account_id"), bytes=size,

@@ -1,4 +1,4 @@
-"""Publisher of replication jobs on JetStream (see docs/CONTRACTS.md, "Replication jobs").
+"""Publisher of replication jobs on JetStream (the contract: ``fileserver.contracts.jobs``).
 
 Function processes are threaded WSGI servers; nats-py is asyncio. ``JobPublisher`` runs one
 event loop in a daemon thread per process and reuses one connection; ``publish`` is a plain
@@ -11,48 +11,20 @@ import asyncio
 import json
 import threading
 from collections.abc import Coroutine
-from datetime import UTC, datetime
 from typing import Any
 
 import nats
-from nats.js.api import StreamConfig
-from nats.js.errors import BadRequestError
 
-STREAM = "FILESERVER_JOBS"
-SUBJECTS = ["jobs.>"]
-FILE_KINDS = ("replicate", "delete-file", "rename-file")
-ACCOUNT_KINDS = ("account-added", "account-removed", "account-updated")
-
-
-def job_body(kind: str, target_id: str) -> dict[str, Any]:
-    """The JSON body of a job: ids only, never state (the worker re-reads MongoDB)."""
-    if kind in FILE_KINDS:
-        field = "file_id"
-    elif kind in ACCOUNT_KINDS:
-        field = "account_id"
-    else:
-        raise ValueError(f"unknown job kind {kind!r}")
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"kind": kind, field: target_id, "requested_at": now}
-
-
-REPAIR_KIND = "repair-replica"
-REPAIR_REASONS = ("not_found", "download_quota")
-
-
-def repair_job_body(file_id: str, account_id: str, drive_file_id: str,
-                    reason: str) -> dict[str, Any]:
-    """A ``repair-replica`` job: replace the copy ``drive_file_id`` of ``file_id`` on
-    ``account_id`` (gone: ``not_found``, or behind Google's per-file quota page:
-    ``download_quota``) with a fresh server-side copy. Ids only, like every job."""
-    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"kind": REPAIR_KIND, "file_id": file_id, "account_id": account_id,
-            "drive_file_id": drive_file_id, "reason": reason, "requested_at": now}
-
-
-def message_id(kind: str, target_id: str, version: int) -> str:
-    """``Nats-Msg-Id``: JetStream drops a second publish of the same change."""
-    return f"{kind}:{target_id}:{version}"
+from fileserver.contracts.jetstream import ensure_stream
+from fileserver.contracts.jobs import (
+    REPAIR_KIND,
+    job_body,
+    message_id,
+    repair_job_body,
+    repair_message_id,
+    stream_config,
+    subject,
+)
 
 
 class JobPublisher:
@@ -69,7 +41,7 @@ class JobPublisher:
         """Publish one job and wait for JetStream's ack; returns the stream sequence."""
         body = json.dumps(job_body(kind, target_id)).encode()
         headers = {"Nats-Msg-Id": message_id(kind, target_id, version)}
-        ack = self._run(self._publish(f"jobs.{kind}", body, headers))
+        ack = self._run(self._publish(subject(kind), body, headers))
         return int(ack.seq)
 
     def publish_repair(self, file_id: str, account_id: str, drive_file_id: str,
@@ -77,8 +49,8 @@ class JobPublisher:
         """Publish one ``repair-replica`` job; a repeat for the same copy within the stream's
         duplicate window is dropped by JetStream (``Nats-Msg-Id``)."""
         body = json.dumps(repair_job_body(file_id, account_id, drive_file_id, reason)).encode()
-        headers = {"Nats-Msg-Id": f"{REPAIR_KIND}:{file_id}:{account_id}:{drive_file_id}"}
-        ack = self._run(self._publish(f"jobs.{REPAIR_KIND}", body, headers))
+        headers = {"Nats-Msg-Id": repair_message_id(file_id, account_id, drive_file_id)}
+        ack = self._run(self._publish(subject(REPAIR_KIND), body, headers))
         return int(ack.seq)
 
     async def _publish(self, subject: str, body: bytes, headers: dict[str, str]) -> Any:
@@ -97,7 +69,7 @@ class JobPublisher:
             nats.connect(self.url, connect_timeout=self.timeout, max_reconnect_attempts=-1,
                          allow_reconnect=True), self.timeout)
         self._js = self._nc.jetstream(timeout=self.timeout)
-        await ensure_stream(self._js)
+        await ensure_stream(self._js, stream_config())
 
     def _run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         future = asyncio.run_coroutine_threadsafe(coro, self._event_loop())
@@ -124,15 +96,3 @@ class JobPublisher:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._loop = None
 
-
-async def ensure_stream(js: Any) -> None:
-    """Create the jobs stream if missing; an existing one (made by the worker) is kept."""
-    try:
-        await js.stream_info(STREAM)
-        return
-    except nats.js.errors.NotFoundError:
-        pass
-    try:
-        await js.add_stream(StreamConfig(name=STREAM, subjects=SUBJECTS))
-    except BadRequestError:
-        await js.stream_info(STREAM)  # created concurrently by another process

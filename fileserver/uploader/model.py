@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from fileserver.contracts.timestamps import parse_utc
+
 # ``full`` (no room for new files) and ``paused`` (Drive's daily upload cap or a rate limit,
 # until ``paused_until``) are set by the replicator: such an account keeps serving the files
 # it holds but receives no new ones until it is ``active`` again.
@@ -20,21 +22,16 @@ FILE_STATUSES = ("replicating", "uploaded", "deleting", "failed")
 REPLICA_STATES = ("pending", "ready", "full", "paused", "failed", "removing")
 
 
-def utcnow() -> str:
-    """Now in UTC as ISO-8601 with milliseconds, e.g. ``2026-11-25T10:00:00.123Z``.
-
-    Timestamps are stored as these strings, not BSON dates: they sort the same way, and
-    nx-27017 turns a date inside ``findAndModify``'s ``$set`` into a differently formatted
-    string, which would mix types in one field.
-    """
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# Timestamps are stored as ``fileserver.contracts.timestamps`` strings, not BSON dates: they
+# sort the same way, and nx-27017 turns a date inside ``findAndModify``'s ``$set`` into a
+# differently formatted string, which would mix types in one field.
 
 
 def age_seconds(stamp: str | None) -> float | None:
-    """Seconds since a ``utcnow()`` stamp (None for None)."""
+    """Seconds since a ``utc_stamp()`` stamp (None for None)."""
     if not stamp:
         return None
-    then = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    then = parse_utc(stamp)
     return max(0.0, (datetime.now(UTC) - then).total_seconds())
 
 

@@ -14,6 +14,7 @@ import logging
 
 import requests
 
+from fileserver.contracts.downloader_sync import DownloaderSyncClient, SyncError
 from fileserver.uploader import metrics
 from fileserver.uploader.model import StoredFile
 
@@ -21,24 +22,22 @@ log = logging.getLogger("fileserver.uploader.registration")
 
 
 class DownloaderRegistration:
+    """``register`` of the UploadService: the shared downloader-sync client's ``put_file``
+    with a short timeout; outcomes ``registered``, ``refused`` (an answer other than 2xx)
+    and ``unreachable`` (no answer) are counted."""
+
     def __init__(self, gateway_url: str, admin_token: str, timeout: float = 2.0,
                  session: requests.Session | None = None) -> None:
-        self.base = f"{gateway_url.rstrip('/')}/function/downloader-sync/files"
-        self.timeout = timeout
-        self.session = session or requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {admin_token}"
+        self.client = DownloaderSyncClient(gateway_url, admin_token, timeout, session)
 
     def __call__(self, stored: StoredFile) -> None:
-        body = {"name": stored.name, "size": stored.size, "md5": stored.md5,
-                "sha256": stored.sha256, "version": stored.version}
         try:
-            answer = self.session.put(f"{self.base}/{stored.id}", json=body,
-                                      timeout=self.timeout)
-            outcome = "registered" if answer.ok else "refused"
-            reason = f"answered {answer.status_code}"
-        except requests.RequestException as exc:
-            outcome, reason = "unreachable", type(exc).__name__
+            self.client.put_file(stored)
+            outcome = "registered"
+        except SyncError as exc:
+            outcome = "unreachable" if exc.status is None else "refused"
+            reason = str(exc)
         metrics.FILE_REGISTRATIONS.labels(outcome).inc()
         if outcome != "registered":
-            log.warning("file %s not registered with the Downloader yet (downloader-sync %s); "
+            log.warning("file %s not registered with the Downloader yet (%s); "
                         "the replicator will", stored.id, reason)

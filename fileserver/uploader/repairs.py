@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from fileserver.contracts.jobs import REPAIR_KIND, REPAIR_REASONS
 from fileserver.errors import BadRequest, ServiceUnavailable
 from fileserver.uploader import metrics
-from fileserver.uploader.jobs import REPAIR_KIND, REPAIR_REASONS
 from fileserver.uploader.repository import FileRepository
 from fileserver.uploader.validation import only_fields
 

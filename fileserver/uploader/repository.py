@@ -22,10 +22,11 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
+from fileserver.contracts.timestamps import utc_stamp
 from fileserver.drive.kinds import key_kind
 from fileserver.errors import Conflict, NotFound, PayloadTooLarge
 from fileserver.uploader.crypto import KeyCipher
-from fileserver.uploader.model import SERVING_STATES, Account, StoredFile, utcnow
+from fileserver.uploader.model import SERVING_STATES, Account, StoredFile
 
 BLOB_BUCKET = "blobs"
 BLOB_CHUNK_BYTES = 1 << 20  # 1 MiB GridFS chunks
@@ -48,7 +49,7 @@ class AccountRepository:
         """A new ``active`` account. ``email``: the account's as Google answered it (an
         ``authorized_user`` key has none of its own); default the key's ``subject`` or
         ``client_email``. ``storage``: ``{"limit", "usage"}`` from ``about.get``, if asked."""
-        now = utcnow()
+        now = utc_stamp()
         email = email or key.get("subject") or key["client_email"]
         doc = {"_id": account_id, "email": email, "name": name, "kind": key_kind(key),
                "shared_drive_id": key.get("shared_drive_id"), "subject": key.get("subject"),
@@ -91,9 +92,6 @@ class AccountRepository:
     def list_all(self) -> list[Account]:
         return [Account.from_doc(d) for d in self.col.find({}, {"key": 0}).sort("_id")]
 
-    def active_ids(self) -> list[str]:
-        return [d["_id"] for d in self.col.find({"state": "active"}, {"_id": 1})]
-
     def update(self, account_id: str, changes: dict[str, Any],
                email: str | None = None) -> Account:
         """Apply ``changes`` (name, daily_limit_bytes, state, key) and bump the version.
@@ -111,7 +109,7 @@ class AccountRepository:
                           subject=key.get("subject"))
         if "state" in fields:
             fields.update(state_reason=None, paused_until=None)
-        fields["updated_at"] = utcnow()
+        fields["updated_at"] = utc_stamp()
         try:
             doc = self.col.find_one_and_update(
                 {"_id": account_id, "state": {"$ne": "removing"}},
@@ -127,7 +125,7 @@ class AccountRepository:
         """Cache ``about.get``'s storage figures with the time they were read (no version
         bump: they are a measurement, not a change of the account)."""
         self.col.update_one({"_id": account_id}, {"$set": {"storage": {
-            "limit": limit, "usage": usage, "checked_at": utcnow()}}})
+            "limit": limit, "usage": usage, "checked_at": utc_stamp()}}})
 
     def add_usage(self, account_id: str, size: int) -> None:
         """Count a file just placed on the account until the next ``about.get``."""
@@ -142,7 +140,7 @@ class AccountRepository:
         doc = self.col.find_one_and_update(
             {"_id": account_id, "state": {"$in": list(SERVING_STATES)}},
             {"$set": {"state": state, "state_reason": reason[:500],
-                      "paused_until": paused_until, "updated_at": utcnow()},
+                      "paused_until": paused_until, "updated_at": utc_stamp()},
              "$inc": {"version": 1}},
             projection={"key": 0}, return_document=ReturnDocument.AFTER)
         return Account.from_doc(doc) if doc else None
@@ -152,7 +150,7 @@ class AccountRepository:
         doc = self.col.find_one_and_update(
             {"_id": account_id, "state": {"$in": ["full", "paused"]}},
             {"$set": {"state": "active", "state_reason": None, "paused_until": None,
-                      "updated_at": utcnow()}, "$inc": {"version": 1}},
+                      "updated_at": utc_stamp()}, "$inc": {"version": 1}},
             projection={"key": 0}, return_document=ReturnDocument.AFTER)
         return Account.from_doc(doc) if doc else None
 
@@ -163,7 +161,7 @@ class AccountRepository:
         doc = self.col.find_one_and_update(
             {"_id": account_id, "state": {"$in": list(SERVING_STATES)}},
             {"$set": {"state": "disabled", "state_reason": reason[:500] or None,
-                      "paused_until": None, "updated_at": utcnow()}, "$inc": {"version": 1}},
+                      "paused_until": None, "updated_at": utc_stamp()}, "$inc": {"version": 1}},
             projection={"key": 0}, return_document=ReturnDocument.AFTER)
         return Account.from_doc(doc) if doc else None
 
@@ -171,7 +169,7 @@ class AccountRepository:
         """State ``removing`` (the replicator deletes its copies, then ``finish_removal``)."""
         doc = self.col.find_one_and_update(
             {"_id": account_id, "state": {"$ne": "removing"}},
-            {"$set": {"state": "removing", "updated_at": utcnow()}, "$inc": {"version": 1}},
+            {"$set": {"state": "removing", "updated_at": utc_stamp()}, "$inc": {"version": 1}},
             projection={"key": 0}, return_document=ReturnDocument.AFTER)
         return Account.from_doc(doc) if doc else self.require(account_id)
 
@@ -235,13 +233,10 @@ class FileRepository:
                     pending[account_id] = pending.get(account_id, 0) + int(doc["size"])
         return pending
 
-    def ids_with_status(self, status: str) -> list[str]:
-        return [d["_id"] for d in self.col.find({"status": status}, {"_id": 1})]
-
     def _update(self, query: dict[str, Any], sets: dict[str, Any],
                 unset: dict[str, Any] | None = None) -> StoredFile | None:
         """One atomic conditional update that also bumps ``version`` and ``updated_at``."""
-        update: dict[str, Any] = {"$set": {**sets, "updated_at": utcnow()},
+        update: dict[str, Any] = {"$set": {**sets, "updated_at": utc_stamp()},
                                   "$inc": {"version": 1}}
         if unset:
             update["$unset"] = unset
@@ -263,7 +258,7 @@ class FileRepository:
     def set_replica(self, file_id: str, account_id: str, drive_file_id: str | None,
                     state: str = "ready") -> StoredFile | None:
         """Record the replica of ``file_id`` held by ``account_id`` (atomic, bumps version)."""
-        replica = {"state": state, "drive_file_id": drive_file_id, "updated_at": utcnow()}
+        replica = {"state": state, "drive_file_id": drive_file_id, "updated_at": utc_stamp()}
         return self._update({"_id": file_id}, {f"replicas.{account_id}": replica})
 
     def remove_replica(self, file_id: str, account_id: str) -> None:

@@ -12,9 +12,10 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
+from fileserver.contracts.timestamps import utc_stamp
 from fileserver.errors import BadRequest
 from fileserver.uploader import metrics, validation
-from fileserver.uploader.model import ACCOUNT_STATES, FILE_STATUSES, Account, StoredFile, utcnow
+from fileserver.uploader.model import ACCOUNT_STATES, FILE_STATUSES, Account, StoredFile
 from fileserver.uploader.repository import SORTS, AccountRepository, BlobStore, FileRepository
 from fileserver.uploader.storage import StoragePlanner
 
@@ -184,7 +185,7 @@ class UploadService:
         return stored
 
     def _document(self, name: str, content_type: str, writer: Any) -> dict[str, Any]:
-        now = utcnow()
+        now = utc_stamp()
         return {"_id": uuid.uuid4().hex, "name": name, "size": writer.size,
                 "content_type": content_type, "md5": writer.md5, "sha256": writer.sha256,
                 "status": "replicating", "replicas": self.planner.replica_entries(now),

@@ -2,11 +2,13 @@
 
 from flask import jsonify
 
-from fileserver.downloader.bootstrap import report_service
+from fileserver.downloader.bootstrap import migrate_schema, report_service
 from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.runtime import function_app, paging, query_str
+from fileserver.runtime.startup import on_first_request
 
 app = database_outage_as_503(function_app("account-stats"))
+on_first_request(app, migrate_schema)
 
 
 @app.get("/")

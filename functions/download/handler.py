@@ -9,8 +9,10 @@ from flask import request
 from fileserver.downloader.bootstrap import (
     client_limits,
     duplicate_links,
+    migrate_schema,
     redirect_service,
     signer,
+    start_outbox,
 )
 from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.downloader.links_http import check_signed_link
@@ -22,8 +24,10 @@ from fileserver.downloader.redirect_http import (
 )
 from fileserver.downloader.service import utc_now
 from fileserver.runtime import function_app
+from fileserver.runtime.startup import on_first_request
 
 app = html_error_pages(database_outage_as_503(function_app("download")))
+on_first_request(app, migrate_schema, start_outbox)  # it writes the outbox
 METALINK_SOURCES = 1000  # a Metalink lists every holder that has room today
 
 

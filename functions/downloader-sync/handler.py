@@ -3,12 +3,20 @@
 
 from flask import Response, jsonify, request
 
-from fileserver.downloader.bootstrap import database, health_service, signer, sync_service
+from fileserver.downloader.bootstrap import (
+    database,
+    health_service,
+    migrate_schema,
+    signer,
+    sync_service,
+)
 from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.downloader.links_http import mint_link
 from fileserver.runtime import function_app, json_body, query_str, require_admin
+from fileserver.runtime.startup import on_first_request
 
 app = database_outage_as_503(function_app("downloader-sync"))
+on_first_request(app, migrate_schema)
 
 
 @app.put("/accounts/<account_id>")

@@ -12,10 +12,12 @@ from flask import jsonify, request
 
 from fileserver.errors import BadRequest
 from fileserver.runtime import function_app, json_body, paging, query_str, require_admin
-from fileserver.uploader.bootstrap import services
+from fileserver.runtime.startup import on_first_request
+from fileserver.uploader.bootstrap import ensure_indexes, services
 from fileserver.uploader.http_errors import database_outage_as_503
 
 app = database_outage_as_503(function_app("drive-accounts"))
+on_first_request(app, ensure_indexes)
 
 
 def _verify_flag() -> bool:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from flask import jsonify
 
 from fileserver.runtime import function_app, json_body, paging, query_str, require_admin
-from fileserver.uploader.bootstrap import repair_service, services
+from fileserver.runtime.startup import on_first_request
+from fileserver.uploader.bootstrap import ensure_indexes, repair_service, services
 from fileserver.uploader.http_errors import database_outage_as_503
 
 app = database_outage_as_503(function_app("files"))
+on_first_request(app, ensure_indexes)
 
 
 @app.get("/")

@@ -5,13 +5,21 @@ the de-duplication window."""
 
 from flask import jsonify
 
-from fileserver.downloader.bootstrap import client_limits, download_service, signer
+from fileserver.downloader.bootstrap import (
+    client_limits,
+    download_service,
+    migrate_schema,
+    signer,
+    start_outbox,
+)
 from fileserver.downloader.http_errors import database_outage_as_503
 from fileserver.downloader.links_http import download_url
 from fileserver.downloader.signed_links import link_ttl
 from fileserver.runtime import function_app, query_str
+from fileserver.runtime.startup import on_first_request
 
 app = database_outage_as_503(function_app("get-url"))
+on_first_request(app, migrate_schema, start_outbox)  # it writes the outbox
 
 
 @app.get("/")

@@ -14,12 +14,14 @@ from flask import jsonify, request
 
 from fileserver.errors import AppError, BadRequest, PayloadTooLarge
 from fileserver.runtime import function_app, require_admin
+from fileserver.runtime.startup import on_first_request
 from fileserver.uploader import metrics, validation
-from fileserver.uploader.bootstrap import services
+from fileserver.uploader.bootstrap import ensure_indexes, services
 from fileserver.uploader.http_errors import database_outage_as_503
 from fileserver.uploader.streams import multipart_file, raw_blocks
 
 app = database_outage_as_503(function_app("upload-file"))
+on_first_request(app, ensure_indexes)
 
 
 def _body() -> tuple[str | None, str | None, Iterator[bytes]]:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import signal
 
-from workers.replicator.bootstrap import Worker, build
+from workers.replicator.bootstrap import Worker, WorkerSettings, adapters_from_env, build
 from workers.replicator.metrics import serve_metrics
 
 log = logging.getLogger("replicator")
@@ -31,7 +31,9 @@ async def reconcile_forever(worker: Worker, stop: asyncio.Event) -> None:
 
 
 async def main() -> None:
-    worker = build()
+    """Wire the worker on the real adapters, then start what the process runs, in sight:
+    the metrics server, the reconciliation loop and the consumer."""
+    worker = build(adapters_from_env(), WorkerSettings.from_env())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,16 +1,22 @@
-"""Real adapters: the Uploader's repositories and ``fileserver.drive.DriveClient`` as ports."""
+"""Real adapters: the Uploader's repositories and ``fileserver.drive.DriveClient`` as ports.
+
+Each is a ``@boundary`` class: its calls raise the replicator's error types only, translated
+from MongoDB's, Drive's and the others' by ``workers/replicator/translate.py``.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 
 from fileserver.drive.client import DriveClient
 from fileserver.uploader.model import Account as UploaderAccount
 from fileserver.uploader.model import StoredFile
-from fileserver.uploader.repository import AccountRepository, FileRepository
+from fileserver.uploader.repository import AccountRepository, BlobStore, FileRepository
 from workers.replicator.model import Account, FileRecord, Replica
+from workers.replicator.ports import Downloader
+from workers.replicator.translate import boundary, translated
 
 UNPLACED = ("full", "paused", "failed")
 
@@ -35,6 +41,7 @@ def to_record(stored: StoredFile) -> FileRecord:
                       sha256=stored.sha256, unplaced=unplaced, entries=tuple(stored.replicas))
 
 
+@boundary
 class MongoAccounts:
     def __init__(self, repository: AccountRepository) -> None:
         self.repository = repository
@@ -69,6 +76,7 @@ class MongoAccounts:
         self.repository.add_usage(account_id, size)
 
 
+@boundary
 class MongoFiles:
     def __init__(self, repository: FileRepository) -> None:
         self.repository = repository
@@ -102,9 +110,94 @@ class MongoFiles:
         self.repository.purge(file_id)
 
 
+@boundary
+class GridFsBlobs:
+    """The Uploader's GridFS blobs (a read error met during a Drive upload is translated by
+    the ``DriveAccount`` that reads the stream)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self.store = store
+
+    def open_stream(self, blob_id: str) -> IO[bytes]:
+        return self.store.open_stream(blob_id)
+
+    def delete(self, blob_id: str) -> None:
+        self.store.delete(blob_id)
+
+
+@boundary
+class DriveAccount:
+    """One account's ``DriveClient`` as the ``Drive`` port."""
+
+    def __init__(self, client: DriveClient) -> None:
+        self.client = client
+
+    def upload(self, stream: IO[bytes], size: int, name: str, mime_type: str,
+               app_properties: dict[str, str]) -> Any:
+        return self.client.upload(stream, size, name, mime_type, app_properties)
+
+    def copy(self, file_id: str, name: str, app_properties: dict[str, str]) -> Any:
+        return self.client.copy(file_id, name, app_properties)
+
+    def share_with(self, file_id: str, email: str) -> None:
+        self.client.share_with(file_id, email)
+
+    def share_public(self, file_id: str) -> None:
+        self.client.share_public(file_id)
+
+    def find_by_fileserver_id(self, fileserver_id: str) -> list[Any]:
+        return self.client.find_by_fileserver_id(fileserver_id)
+
+    def list_files(self) -> Iterable[Any]:
+        return self.client.list_files()
+
+    def rename(self, file_id: str, name: str) -> Any:
+        return self.client.rename(file_id, name)
+
+    def delete(self, file_id: str) -> None:
+        self.client.delete(file_id)
+
+    def download_url(self, file_id: str, size: int | None = None) -> str:
+        return self.client.download_url(file_id, size)
+
+    def about(self) -> dict[str, Any]:
+        return self.client.about()
+
+
+@boundary
+class DownloaderSync:
+    """The ``downloader-sync`` HTTP client as the ``Downloader`` port."""
+
+    def __init__(self, client: Downloader) -> None:
+        self.client = client
+
+    def put_account(self, account: Account) -> None:
+        self.client.put_account(account)
+
+    def delete_account(self, account_id: str, version: int) -> None:
+        self.client.delete_account(account_id, version)
+
+    def put_file(self, record: FileRecord) -> None:
+        self.client.put_file(record)
+
+    def delete_file(self, file_id: str, version: int) -> None:
+        self.client.delete_file(file_id, version)
+
+    def put_replica(self, file_id: str, account_id: str, drive_file_id: str, url: str) -> None:
+        self.client.put_replica(file_id, account_id, drive_file_id, url)
+
+    def delete_replica(self, file_id: str, account_id: str) -> None:
+        self.client.delete_replica(file_id, account_id)
+
+    def replicas(self, file_id: str | None = None,
+                 account_id: str | None = None) -> list[dict[str, Any]]:
+        return self.client.replicas(file_id, account_id)
+
+
 class DriveClients:
     """One DriveClient per (thread, account, account version): httplib2 is not thread-safe,
-    and a new version may carry a new key. Keys are read from the repository, never logged."""
+    and a new version may carry a new key. Keys are read from the repository, never logged;
+    reading one and checking it (``DriveClient`` refreshes the token) are translated too."""
 
     def __init__(self, accounts: AccountRepository, api_root: str | None, **options: Any) -> None:
         self.accounts = accounts
@@ -112,10 +205,11 @@ class DriveClients:
         self.options = options
         self._local = threading.local()
 
-    def for_account(self, account: Account) -> DriveClient:
-        cache: dict[tuple[str, int], DriveClient] = self._local.__dict__.setdefault("cache", {})
+    def for_account(self, account: Account) -> DriveAccount:
+        cache: dict[tuple[str, int], DriveAccount] = self._local.__dict__.setdefault("cache", {})
         key = (account.id, account.version)
         if key not in cache:
-            cache[key] = DriveClient(self.accounts.get_key(account.id), self.api_root,
-                                     **self.options)
+            with translated():
+                cache[key] = DriveAccount(DriveClient(self.accounts.get_key(account.id),
+                                                      self.api_root, **self.options))
         return cache[key]

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fileserver.contracts.timestamps import format_utc
 from workers.replicator.errors import is_rate_limited, is_storage_full
 from workers.replicator.metrics import ReplicatorMetrics
 from workers.replicator.model import FULL, PAUSED, Account, FileRecord
@@ -35,10 +36,6 @@ class ConditionSettings:
     pause_cap_seconds: float = 3600.0
     daily_upload_cap: int = DAILY_UPLOAD_CAP
     storage_refresh_seconds: float = 300.0
-
-
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def next_utc_day(now: datetime) -> datetime:
@@ -75,7 +72,7 @@ class AccountConditions:
             return FULL
         if is_rate_limited(exc):
             until, why = self._pause_until(account, record.size)
-            self._set(account, record, PAUSED, f"{why} ({exc})", stamp(until))
+            self._set(account, record, PAUSED, f"{why} ({exc})", format_utc(until))
             return PAUSED
         return None
 
@@ -120,7 +117,7 @@ class AccountConditions:
     def resumable(self, account: Account, smallest_missing: int) -> bool:
         """A paused account whose pause is over, or a full one with room again."""
         if account.state == PAUSED:
-            return account.paused_until is None or account.paused_until <= stamp(self.now())
+            return account.paused_until is None or account.paused_until <= format_utc(self.now())
         if account.state != FULL:
             return False
         self.refresh_storage([account], force=True)

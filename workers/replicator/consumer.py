@@ -9,7 +9,6 @@ transient error, ``term`` on a permanent one, ``in_progress`` while a long job r
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -20,15 +19,14 @@ import nats
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
-from nats.js.errors import BadRequestError, NotFoundError
 
+from fileserver.contracts import jobs
+from fileserver.contracts.jetstream import ensure_stream
 from workers.replicator.errors import is_permanent
 from workers.replicator.handlers import Job, parse_job
 from workers.replicator.metrics import ReplicatorMetrics
 
 log = logging.getLogger("replicator.consumer")
-STREAM = "FILESERVER_JOBS"
-SUBJECTS = "jobs.>"
 DURABLE = "replicator"
 
 
@@ -42,8 +40,8 @@ class ConsumerSettings:
     backoff_cap: float = 60.0
     grace: float = 20.0
     fetch_timeout: float = 1.0
-    stream: str = STREAM
-    subjects: str = SUBJECTS
+    stream: str = jobs.STREAM
+    subjects: str = jobs.SUBJECTS
     durable: str = DURABLE
 
 
@@ -82,14 +80,7 @@ class JobConsumer:
 
     async def _subscribe(self, js):  # noqa: ANN001, ANN202 (nats-py types)
         settings = self.settings
-        try:
-            await js.stream_info(settings.stream)
-        except NotFoundError:
-            try:
-                await js.add_stream(name=settings.stream, subjects=[settings.subjects],
-                                    duplicate_window=120)
-            except BadRequestError:
-                await js.stream_info(settings.stream)  # the Uploader created it meanwhile
+        await ensure_stream(js, jobs.stream_config(settings.stream, settings.subjects))
         config = ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=self.settings.ack_wait,
                                 max_deliver=self.settings.max_deliver,
                                 max_ack_pending=self.settings.concurrency * 2)
@@ -140,7 +131,7 @@ class JobConsumer:
         heartbeat = asyncio.create_task(self._keep_alive(msg))
         kind = "invalid"
         try:
-            job = parse_job(json.loads(msg.data))
+            job = parse_job(msg.data)  # PermanentError if it is no job
             kind = job.kind
             outcome = await asyncio.to_thread(self.handle, job)
             await msg.ack()

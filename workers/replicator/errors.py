@@ -1,68 +1,73 @@
-"""How the worker tells a failure worth retrying from one that never will succeed.
+"""The replicator's own error types, and what each means for a job.
 
-The Drive client and the Uploader's repositories raise their own error classes; the
-worker classifies them by class name along the MRO so that it does not import every
-adapter (``DriveRetryableError`` from ``fileserver.drive`` is transient wherever it lives).
+The adapters (``workers/replicator/adapters.py``) translate the libraries' exceptions
+(Drive, MongoDB, HTTP, NATS, JSON) into these types at the port boundary
+(``workers/replicator/translate.py`` holds the mapping); the rest of the worker tells one
+failure from another with ``isinstance`` only. For a job, the consumer decides:
+
+- ``PermanentError`` (and ``KeyRejected``): ``term``, retrying the same job cannot help;
+- anything else (``TransientError`` and its kinds, ``NotFoundError``, an exception no adapter
+  knows): ``nak`` with backoff, bounded by ``max_deliver``; reconciliation picks up whatever
+  the retries did not fix.
 """
 
 from __future__ import annotations
 
-TRANSIENT_NAMES = frozenset({
-    "TransientError", "DriveRetryableError", "DriveQuotaExceeded", "UpstreamError",
-    "ServiceUnavailable", "AutoReconnect", "NetworkTimeout", "ServerSelectionTimeoutError",
-    "ConnectionFailure", "ConnectionError", "TimeoutError", "Timeout",
-})
-NOT_FOUND_NAMES = frozenset({"DriveNotFound", "NotFound"})
-PERMANENT_NAMES = frozenset({"PermanentError", "JSONDecodeError", "DriveFatalError"})
+
+class ReplicatorError(Exception):
+    """Base class: ``status`` and ``reason`` as the remote service answered them (0/"")."""
+
+    def __init__(self, message: str = "", status: int = 0, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
 
 
-class TransientError(Exception):
+class TransientError(ReplicatorError):
     """Retry later: a service is down, rate-limited, or a check did not pass yet."""
 
 
-class PermanentError(Exception):
+class PermanentError(ReplicatorError):
     """Retrying the same job cannot help (a malformed job, a file without bytes)."""
 
 
-def _names(exc: BaseException) -> set[str]:
-    return {cls.__name__ for cls in type(exc).__mro__}
+class NotFoundError(ReplicatorError):
+    """What was asked for does not exist: a Drive file or permission, an account's record."""
+
+
+class StorageFull(TransientError):
+    """Drive has no room on this account (``storageQuotaExceeded``): that account is full."""
+
+
+class RateLimited(TransientError):
+    """A rate limit that outlived the Drive client's retries on this account: Drive's per-user
+    rate limits and its 750 GB/day upload cap answer ``userRateLimitExceeded`` alike."""
+
+
+class KeyRejected(PermanentError):
+    """Google refused the account's key (token refresh failed: revoked, deleted, wrong key)."""
 
 
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, PermanentError):
-        return False
-    return bool(_names(exc) & TRANSIENT_NAMES)
+    return isinstance(exc, TransientError)
 
 
 def is_not_found(exc: BaseException) -> bool:
-    return bool(_names(exc) & NOT_FOUND_NAMES)
+    return isinstance(exc, NotFoundError)
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """Only errors known to repeat forever end a job; anything else is retried (bounded by
-    ``max_deliver``) and reconciliation picks up whatever the retries did not fix."""
-    return bool(_names(exc) & PERMANENT_NAMES)
+    """The consumer's choice between ``term`` (True) and ``nak`` (False) for a failed job."""
+    return isinstance(exc, PermanentError)
 
 
 def is_key_rejected(exc: BaseException) -> bool:
-    """Google refused the account's key (token refresh failed: revoked, deleted, wrong key)."""
-    return "DriveFatalError" in _names(exc) and getattr(exc, "reason", "") == "authError"
+    return isinstance(exc, KeyRejected)
 
 
 def is_storage_full(exc: BaseException) -> bool:
-    """Drive has no room on this account (``storageQuotaExceeded``): that account is full."""
-    return _is_drive(exc) and getattr(exc, "reason", "") == "storageQuotaExceeded"
+    return isinstance(exc, StorageFull)
 
 
 def is_rate_limited(exc: BaseException) -> bool:
-    """A rate limit that outlived the client's retries on this account: Drive's per-user rate
-    limits and its 750 GB/day upload cap answer ``userRateLimitExceeded`` alike."""
-    return _is_drive(exc) and (getattr(exc, "reason", "") in RATE_REASONS
-                               or getattr(exc, "status", 0) == 429)
-
-
-RATE_REASONS = frozenset({"userRateLimitExceeded", "rateLimitExceeded"})
-
-
-def _is_drive(exc: BaseException) -> bool:
-    return any(name.startswith("Drive") for name in _names(exc))
+    return isinstance(exc, RateLimited)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -9,17 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from fileserver.contracts.jobs import ACCOUNT_KINDS, FILE_KINDS, REPAIR_KIND
+from fileserver.contracts.timestamps import parse_utc
 from workers.replicator.cleanup import REMOVING, Cleaner
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.ports import AccountStore, Downloader, DriveFactory, FileStore
-from workers.replicator.repair import KIND as REPAIR_KIND
 from workers.replicator.repair import Repairer, parse_repair
 from workers.replicator.replication import Replicator
 
 log = logging.getLogger("replicator.handlers")
-FILE_KINDS = ("replicate", "delete-file", "rename-file")
-ACCOUNT_KINDS = ("account-added", "account-removed", "account-updated")
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,11 @@ class Job:
     body: dict[str, Any] = field(default_factory=dict, compare=False)  # repair-replica's
 
 
-def parse_job(body: dict[str, Any]) -> Job:
-    """Validate a job body; a malformed job is permanent (it will never become valid)."""
+def parse_job(body: dict[str, Any] | bytes) -> Job:
+    """Validate a job body (a message's JSON bytes, or decoded); a malformed job is permanent
+    (it will never become valid)."""
+    if isinstance(body, bytes):
+        body = _decode(body)
     kind = body.get("kind")
     if kind == REPAIR_KIND:  # workers/replicator/repair.py
         return Job(kind, parse_repair(body).file_id, _parse_time(body.get("requested_at")),
@@ -45,11 +48,21 @@ def parse_job(body: dict[str, Any]) -> Job:
     return Job(kind, target, _parse_time(body.get("requested_at")))
 
 
+def _decode(data: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(data)
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise PermanentError(f"a job that is not JSON: {exc}") from exc
+    if not isinstance(body, dict):
+        raise PermanentError("a job must be a JSON object")
+    return body
+
+
 def _parse_time(raw: Any) -> datetime | None:
     if not isinstance(raw, str):
         return None
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        return parse_utc(raw)
     except ValueError:
         return None
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fileserver.drive.files import DriveFile as DriveFile  # one file as a Drive account lists it
+
 ACTIVE = "active"
 FULL = "full"
 PAUSED = "paused"
@@ -70,14 +72,3 @@ class FileRecord:
     def wanted(self) -> bool:
         """A file that should exist on Drive (not being deleted)."""
         return self.status != DELETING
-
-
-@dataclass(frozen=True)
-class DriveFile:
-    """One file as a Drive account lists it."""
-
-    id: str
-    name: str
-    size: int
-    md5: str
-    fileserver_id: str | None

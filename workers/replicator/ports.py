@@ -85,13 +85,6 @@ class Downloader(Protocol):
 
 
 def drive_file(raw: Any) -> DriveFile:
-    """A Drive file as a value: from ``fileserver.drive.DriveFile`` or an API resource dict
-    (fields id,name,size,md5Checksum,appProperties)."""
-    if not isinstance(raw, dict):
-        props = getattr(raw, "app_properties", None) or {}
-        return DriveFile(id=str(raw.id), name=str(raw.name), size=int(raw.size),
-                         md5=str(raw.md5 or ""), fileserver_id=props.get("fileserver_id"))
-    props = raw.get("appProperties") or {}
-    return DriveFile(id=str(raw["id"]), name=str(raw.get("name", "")),
-                     size=int(raw.get("size") or 0), md5=str(raw.get("md5Checksum") or ""),
-                     fileserver_id=props.get("fileserver_id"))
+    """A Drive file as a value: a ``DriveFile`` as the Drive client answers it, or an API
+    resource dict (fields id,name,size,md5Checksum,appProperties) as the test fakes do."""
+    return raw if isinstance(raw, DriveFile) else DriveFile.from_api(raw)

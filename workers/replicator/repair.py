@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from fileserver.contracts.jobs import REPAIR_REASONS
 from workers.replicator.errors import PermanentError, TransientError, is_not_found, is_transient
 from workers.replicator.metrics import ReplicatorMetrics
 from workers.replicator.model import Account, FileRecord
@@ -33,8 +34,6 @@ from workers.replicator.ports import (
 from workers.replicator.replication import APP_KEY, delete_quietly, matches
 
 log = logging.getLogger("replicator.repair")
-KIND = "repair-replica"
-REASONS = ("not_found", "download_quota")
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def parse_repair(body: dict[str, Any]) -> RepairJob:
     if not all(isinstance(v, str) and v and len(v) <= 200 for v in values):
         raise PermanentError("job repair-replica needs file_id, account_id and drive_file_id")
     reason = body.get("reason")
-    if reason not in REASONS:
+    if reason not in REPAIR_REASONS:
         raise PermanentError(f"job repair-replica: unknown reason {reason!r}")
     return RepairJob(*values, reason)  # type: ignore[arg-type]
 

@@ -29,6 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from fileserver.drive.files import FILESERVER_ID
 from workers.replicator.conditions import AccountConditions
 from workers.replicator.errors import (
     PermanentError,
@@ -51,7 +52,7 @@ from workers.replicator.ports import (
 )
 
 log = logging.getLogger("replicator.replication")
-APP_KEY = "fileserver_id"
+APP_KEY = FILESERVER_ID  # the appProperties key tagging each copy (fileserver.drive.files)
 Source = tuple[Account, str]
 SETTLED = ("full", "paused", "refused")
 

@@ -14,10 +14,10 @@ from fileserver.downloader.repository import (
     DownloadRepository,
     OutboxRepository,
     RegistryRepository,
-    UsageRepository,
 )
 from fileserver.downloader.service import DownloadService
 from fileserver.errors import TooManyRequests
+from tests.support.downloader_rows import bytes_today
 
 START = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 ALICE, BOB = "203.0.113.7", "198.51.100.9"
@@ -45,7 +45,7 @@ def seed(db: Database, accounts: int = 4, files: int = 5, size: int = 1000) -> N
 
 
 def booked(db: Database) -> int:
-    return sum(UsageRepository(db).bytes_today(START.date()).values())
+    return sum(bytes_today(db, START.date()).values())
 
 
 def service(db: Database, clock: Clock, **limits: float) -> DownloadService:

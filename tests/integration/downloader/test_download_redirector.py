@@ -12,8 +12,9 @@ import pytest
 import requests
 
 from fileserver.downloader.db import Database
-from fileserver.downloader.repository import OutboxRepository, UsageRepository
+from fileserver.downloader.repository import OutboxRepository
 from fileserver.downloader.service import utc_now
+from tests.support.downloader_rows import bytes_today
 
 SHA = hashlib.sha256(b"content").hexdigest()
 MD5 = hashlib.md5(b"content").hexdigest()  # noqa: S324 - Drive's checksum
@@ -57,8 +58,7 @@ def test_302_to_the_booked_replica_with_duplicates_and_digests(stack, admin, db:
     second = requests.get(f"{download}/f1", allow_redirects=False)
     assert second.headers["Location"] == "http://drive.test/uc?id=d1"
     assert requests.get(f"{get_url}/", params={"id": "f1"}).json()["account_id"] == "a2"
-    assert UsageRepository(db).bytes_today(utc_now().date()) == {"a0": 1000, "a1": 1000, "a2": 1000,
-                                                           "a3": 0}
+    assert bytes_today(db, utc_now().date()) == {"a0": 1000, "a1": 1000, "a2": 1000, "a3": 0}
     assert OutboxRepository(db).pending() == 3
 
 
@@ -69,7 +69,7 @@ def test_head_books_nothing_and_get_url_links_to_the_redirector(stack, admin, db
         head = requests.head(f"{download}/f1/x.pdf", allow_redirects=False)
         assert head.status_code == 302 and head.headers["Location"].startswith("http://drive")
         assert "Repr-Digest" in head.headers and head.headers["Link"].count("rel=duplicate") == 2
-    assert sum(UsageRepository(db).bytes_today(utc_now().date()).values()) == 0
+    assert sum(bytes_today(db, utc_now().date()).values()) == 0
     assert OutboxRepository(db).pending() == 0
     answer = requests.get(f"{get_url}/", params={"id": "f1"}).json()
     host = get_url.removeprefix("http://")

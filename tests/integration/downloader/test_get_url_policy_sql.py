@@ -1,5 +1,5 @@
 """The balancing policy runs inside PostgreSQL (``fs_get_url``, migration 003); its choice must
-be the one of the Python reference, ``fileserver.downloader.balancer.preference``, for any
+be the one of the Python reference, ``tests.support.balancer_reference.preference``, for any
 loads, limits, file size and last account (property test on a real PostgreSQL)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from datetime import date
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from fileserver.downloader.balancer import Holder, preference
 from fileserver.downloader.db import Database
 from fileserver.downloader.repository import RegistryRepository
+from tests.support.balancer_reference import Holder, preference
 
 DAY = date(2026, 11, 25)
 IDS = ["a", "a0", "b", "B", "acc1", "acc10", "acc2", "z"]  # code point order matters

@@ -13,11 +13,12 @@ from devstack.process import free_port
 from fileserver.downloader.db import Database, migrate, migration_files
 from fileserver.downloader.outbox import OutboxRelay
 from fileserver.downloader.reports import ReportService
-from fileserver.downloader.repository import OutboxRepository, RegistryRepository, UsageRepository
+from fileserver.downloader.repository import OutboxRepository, RegistryRepository
 from fileserver.downloader.service import DownloadService
 from fileserver.downloader.stats_repository import StatsRepository
 from fileserver.errors import BadRequest, Conflict, NotFound, ServiceUnavailable
 from tests.integration.downloader.stats_payload import body
+from tests.support.downloader_rows import bytes_today, unsent
 
 NOW = datetime(2026, 11, 25, 23, 0, 0, tzinfo=UTC)
 
@@ -55,8 +56,8 @@ def test_get_url_rotates_in_order_and_hands_out_the_replica_url(db: Database) ->
     assert [p["account_id"] for p in picks] == ["acc0", "acc1", "acc2", "acc3"] * 2
     assert picks[1]["url"] == "http://drive.test/uc?id=d-f1-1&export=download"
     assert picks[0]["size"] == 1000 and picks[0]["name"] == "f1.bin"
-    assert UsageRepository(db).bytes_today(NOW.date()) == {f"acc{i}": 2000 for i in range(4)}
-    assert OutboxRepository(db).unsent() == 8
+    assert bytes_today(db, NOW.date()) == {f"acc{i}": 2000 for i in range(4)}
+    assert unsent(db) == 8
 
 
 def test_get_url_errors(db: Database) -> None:
@@ -102,8 +103,8 @@ def test_concurrent_reservations_never_pass_the_limit(db: Database) -> None:
     with ThreadPoolExecutor(12) as pool:
         results = list(pool.map(attempt, range(45)))
     assert results.count("full") == 15
-    assert UsageRepository(db).bytes_today(NOW.date()) == {"acc0": 1000, "acc1": 1000, "acc2": 1000}
-    assert OutboxRepository(db).unsent() == 30
+    assert bytes_today(db, NOW.date()) == {"acc0": 1000, "acc1": 1000, "acc2": 1000}
+    assert unsent(db) == 30
 
 
 def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
@@ -117,9 +118,9 @@ def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
     async_gateway.fail_next = 1
     relay = OutboxRelay(db, async_gateway.url)
     assert relay.drain() == 0  # the 503 keeps the rows unsent
-    assert outbox.unsent() == 5
+    assert unsent(db) == 5
     assert relay.drain() == 5
-    assert (outbox.unsent(), outbox.pending()) == (0, 5)  # sent, not yet confirmed
+    assert (unsent(db), outbox.pending()) == (0, 5)  # sent, not yet confirmed
     batch = async_gateway.batches[0]
     assert batch["path"] == "/async-function/stats-compute"
     assert {e["event_id"] for e in batch["body"]["events"]} == ids
@@ -175,7 +176,7 @@ def test_the_relay_holds_no_row_lock_and_no_transaction_while_it_posts(db: Datab
         server.status = 202  # type: ignore[attr-defined]
         assert relay.drain() == 3
         assert seen[1] == (3, 0, 0)
-        assert OutboxRepository(db).unsent() == 0
+        assert unsent(db) == 0
     finally:
         server.shutdown()
         server.server_close()
@@ -205,7 +206,7 @@ def test_relay_thread_sends_soon_after_a_download(db: Database, async_gateway) -
         event_id = service.get_url("f1")["event_id"]
         done = threading.Event()
         for _ in range(400):
-            if OutboxRepository(db).unsent() == 0 and async_gateway.batches:
+            if unsent(db) == 0 and async_gateway.batches:
                 done.set()
                 break
             threading.Event().wait(0.05)
@@ -269,6 +270,6 @@ def test_relay_backs_off_while_the_gateway_is_down(db: Database, async_gateway) 
             threading.Event().wait(0.02)
         tried = 1000 - async_gateway.fail_next
         assert 1 <= tried <= 6  # 0.05 + 0.1 + 0.2 + 0.4 ... s within ~1 s
-        assert OutboxRepository(db).unsent() == 40
+        assert unsent(db) == 40
     finally:
         relay.stop()

@@ -12,9 +12,10 @@ import pytest
 import requests
 
 from fileserver.downloader.db import Database
-from fileserver.downloader.repository import OutboxRepository, UsageRepository
+from fileserver.downloader.repository import OutboxRepository
 from fileserver.downloader.service import utc_now
 from tests.integration.downloader.test_download_redirector import seed
+from tests.support.downloader_rows import bytes_today
 
 SECRET = "link-secret-for-tests"
 
@@ -44,7 +45,7 @@ def on(download: str, link: str, **changes: str) -> requests.Response:
 
 
 def booked(db: Database) -> tuple[int, int]:
-    usage = sum(UsageRepository(db).bytes_today(utc_now().date()).values())
+    usage = sum(bytes_today(db, utc_now().date()).values())
     return usage, OutboxRepository(db).pending()
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fileserver.downloader.db import Database
 from fileserver.downloader.repository import RegistryRepository
+from tests.support.downloader_rows import registry_snapshot
 
 KINDS = ("account", "file", "replica")
 KEYS = {"account": ["a1", "a2"], "file": ["f1", "f2"], "replica": ["f1/a1", "f1/a2", "f2/a1"]}
@@ -75,11 +76,11 @@ def test_any_interleaving_converges(db: Database, messages: list, data: st.DataO
     empty(db)
     for msg in messages:
         apply(registry, msg)
-    first = registry.snapshot()
+    first = registry_snapshot(db)
     duplicated = messages + data.draw(st.lists(st.sampled_from(messages), max_size=10))
     shuffled = data.draw(st.permutations(duplicated))
     empty(db)
     for msg in shuffled:
         apply(registry, msg)
-    assert registry.snapshot() == first
+    assert registry_snapshot(db) == first
     assert observed(first) == model(messages)

@@ -114,8 +114,7 @@ def restart(stack: Stack, name: str) -> None:
 
 
 def victims(stack: Stack) -> list[str]:
-    apps = [n for n, part in stack.info()["components"].items()
-            if part["kind"] == "app" and n != "echo"]
+    apps = [n for n, part in stack.info()["components"].items() if part["kind"] == "app"]
     return SERVERS + sorted(apps)
 
 

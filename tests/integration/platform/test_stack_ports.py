@@ -79,7 +79,8 @@ def test_every_port_the_stack_uses_is_planned_with_its_setting(base):
     assert planned[config.nats_monitor][1] == "STACK_NATS_MONITOR_PORT"
     for name in config.function_names():
         assert planned[config.function_port(name)][0] == name
-    assert planned[8081][0] == "upload-file (watchdog metrics)"
+    assert planned[config.watchdog_metrics_port("upload-file")][0] == \
+        "upload-file (watchdog metrics, relayed from :8081)"
 
 
 def test_a_component_answering_on_a_port_it_does_not_hold_is_not_up(held_port, base):
@@ -111,3 +112,13 @@ def test_auto_ports_pick_again_instead_of_failing(held_port, base):
     config.gateway = held_port
     Stack(config).check_ports()
     assert config.gateway != held_port
+
+
+def test_two_settings_on_one_port_are_named_before_anything_starts(base):
+    config = StackConfig.free(base / "stack")
+    config.auto_ports = False  # as set by hand (STACK_*_PORT)
+    config.drive = config.function_port("files")
+    with pytest.raises(ports.PortInUse, match=r"port \d+ is set for both drive-emulator "
+                       r"\(STACK_DRIVE_PORT\) and files \(STACK_FUNCTIONS_BASE_PORT"):
+        Stack(config).up()
+    assert not (base / "stack" / "stack.json").exists()

@@ -17,6 +17,7 @@ from cryptography.fernet import Fernet
 from pymongo import MongoClient
 
 from devstack.process import free_port, log_tail, stop_pid, wait_until
+from fileserver.contracts import jobs
 
 ROOT = Path(__file__).resolve().parents[3]
 TOKEN = "uploader-test-token-" + uuid.uuid4().hex[:8]
@@ -104,7 +105,7 @@ def read_jobs(nats_url: str, kind: str) -> list[tuple[dict, dict]]:
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
         durable = "test_" + uuid.uuid4().hex[:8]
-        sub = await js.pull_subscribe(f"jobs.{kind}", durable=durable, stream="FILESERVER_JOBS")
+        sub = await js.pull_subscribe(jobs.subject(kind), durable=durable, stream=jobs.STREAM)
         expected = (await sub.consumer_info()).num_pending  # everything published so far
         found: list[tuple[dict, dict]] = []
         deadline = time.monotonic() + 30
@@ -116,7 +117,7 @@ def read_jobs(nats_url: str, kind: str) -> list[tuple[dict, dict]]:
             for msg in batch:
                 found.append((json.loads(msg.data), dict(msg.headers or {})))
                 await msg.ack()
-        await js.delete_consumer("FILESERVER_JOBS", durable)
+        await js.delete_consumer(jobs.STREAM, durable)
         await nc.close()
         return found
 

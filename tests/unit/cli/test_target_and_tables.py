@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+from devstack.config import StackConfig
 from fileserver.cli.errors import format_duration
 from fileserver.cli.tables import size, table
-from fileserver.cli.target import DEFAULT_GATEWAY, resolve
+from fileserver.cli.target import DEFAULT_GATEWAY, DEFAULT_STACK_DIR, resolve
 
 
 def write_stack(folder, gateway: str, token: str, state: str = "ready") -> None:
@@ -39,6 +40,21 @@ def test_stopped_or_absent_stack_falls_back_to_default(tmp_path, monkeypatch) ->
     assert resolve(None, None).gateway == DEFAULT_GATEWAY
     write_stack(tmp_path / "s", "http://127.0.0.1:9999", "t", state="stopped")
     assert resolve(None, None).gateway == DEFAULT_GATEWAY and resolve(None, None).token is None
+
+
+def test_unreadable_stack_file_falls_back_to_default(tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("GATEWAY_URL", raising=False)
+    monkeypatch.setenv("STACK_DIR", str(tmp_path))
+    (tmp_path / "stack.json").write_text("{not json")
+    assert resolve(None, None).gateway == DEFAULT_GATEWAY
+    (tmp_path / "stack.json").write_text("[1, 2]")
+    assert resolve(None, None).gateway == DEFAULT_GATEWAY
+
+
+def test_the_cli_looks_where_the_local_stack_writes(monkeypatch) -> None:
+    """Without STACK_DIR the CLI reads the folder devstack uses, without importing devstack."""
+    monkeypatch.delenv("STACK_DIR", raising=False)
+    assert StackConfig.from_env().dir == DEFAULT_STACK_DIR
 
 
 def test_table_aligns_numbers_right_and_text_left() -> None:

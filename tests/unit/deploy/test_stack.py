@@ -19,8 +19,6 @@ from tests.unit.deploy.artefacts import (
 )
 from tests.unit.deploy.codescan import scan_function
 
-# Folders under functions/ that are deliberately not deployed on faasd.
-NOT_DEPLOYED = {"echo": "a test function of the local stack and the benchmarks' baseline"}
 # Settings read by the code that production leaves unset on purpose.
 LOCAL_ONLY = {
     "DRIVE_API_ROOT": "Drive emulator root; unset means real Google",
@@ -44,9 +42,9 @@ def test_stack_lists_exactly_the_contract_functions():
     assert set(stack_functions()) == contract_functions()
 
 
-def test_every_function_folder_is_deployed_unless_listed_as_not_deployed():
-    assert function_folders() - set(NOT_DEPLOYED) <= set(stack_functions())
-    assert not set(NOT_DEPLOYED) & set(stack_functions())
+def test_functions_holds_exactly_what_stack_yml_deploys():
+    """Only product functions under functions/ (echo, the benchmarks', is in bench/)."""
+    assert function_folders() == set(stack_functions())
 
 
 def test_every_entry_builds_its_own_folder_with_the_project_template():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
-from fileserver.downloader.balancer import Holder, preference, rotation
 from fileserver.downloader.service import seconds_to_midnight
+from tests.support.balancer_reference import Holder, preference, rotation
 
 LIMIT = 10**15
 

@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from fileserver.downloader.increments import MAX_EVENTS, parse_increments
+from fileserver.contracts.stats_ingest import MAX_BATCH_EVENTS
+from fileserver.downloader.increments import parse_increments
 from fileserver.errors import BadRequest
 
 
@@ -78,7 +79,7 @@ def test_an_item_and_a_day_are_named_once():
 
 
 def test_at_most_max_events_per_request():
-    ids = [f"e{n}" for n in range(MAX_EVENTS + 1)]
+    ids = [f"e{n}" for n in range(MAX_BATCH_EVENTS + 1)]
     payload = {"files": [item("file_id", "f1", day("2026-11-25", ids))],
                "accounts": [item("account_id", "a1", day("2026-11-25", ids))]}
     with pytest.raises(BadRequest, match="at most"):

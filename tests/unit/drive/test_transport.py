@@ -126,8 +126,7 @@ def test_pool_bounds_connections_whatever_the_number_of_threads(server: str) -> 
     statuses: list[int] = []
     hammer(lambda: statuses.append(pool.request(server)[0].status), threads=24, calls=10)
     assert statuses == [200] * 240
-    assert len(KeepAliveHandler.connections) <= 4
-    assert pool.open_connections() <= 4
+    assert len(KeepAliveHandler.connections) <= 4  # the server saw at most 4 connections
     pool.close()
 
 

@@ -14,8 +14,6 @@ from fileserver.runtime.serve import load_handler_app
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCUMENT = ROOT / "openapi" / "fileserver.yaml"
-# echo is the platform's test function and the benchmarks' baseline, not part of the API.
-NOT_DOCUMENTED = {"echo"}
 RUNTIME_ROUTES = ("/healthz", "/_/metrics")
 METHODS = {"get", "put", "post", "patch", "delete"}
 INTERNAL = {"downloader-sync", "stats-ingest", "stats-compute"}
@@ -27,7 +25,7 @@ def document() -> dict:
 
 def function_dirs() -> list[Path]:
     return sorted(d for d in (ROOT / "functions").iterdir()
-                  if (d / "handler.py").exists() and d.name not in NOT_DOCUMENTED)
+                  if (d / "handler.py").exists())
 
 
 def gateway_path(function: str, rule: str) -> str:

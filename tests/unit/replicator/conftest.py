@@ -1,4 +1,7 @@
-"""Fakes of the replicator's ports (Drive accounts, Uploader store, Downloader) and fixtures."""
+"""Fakes of the replicator's ports (Drive accounts, Uploader store, Downloader) and fixtures.
+
+A fake port raises what the real adapter raises: the types of workers/replicator/errors.py.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,13 @@ from typing import IO, Any
 import pytest
 
 from workers.replicator.cleanup import Cleaner
+from workers.replicator.errors import (
+    KeyRejected,
+    NotFoundError,
+    RateLimited,
+    StorageFull,
+    TransientError,
+)
 from workers.replicator.handlers import JobHandlers
 from workers.replicator.locks import KeyedLocks
 from workers.replicator.metrics import ReplicatorMetrics
@@ -20,28 +30,25 @@ from workers.replicator.replication import Replicator
 _ids = itertools.count(1)
 
 
-class DriveRetryableError(Exception):
-    """Named like fileserver.drive's transient error: the worker classifies by name."""
+class DriveRetryableError(TransientError):
+    """What the Drive port raises for a transient failure (the real adapter translates
+    fileserver.drive's ``DriveRetryableError`` to ``TransientError``)."""
 
 
-class DriveNotFound(Exception):
+class DriveNotFound(NotFoundError):
     pass
 
 
-class DriveFatalError(Exception):
-    reason = "authError"  # the fake's only fatal error: a refused key
+class DriveFatalError(KeyRejected):
+    """The fake's only fatal error: a refused key."""
 
 
-class DriveQuotaExceeded(Exception):
-    """Named like fileserver.drive's: a full account answers storageQuotaExceeded."""
-
-    reason = "storageQuotaExceeded"
+class DriveQuotaExceeded(StorageFull):
+    """A full account (Drive's ``storageQuotaExceeded``)."""
 
 
-class DriveRateLimited(DriveRetryableError):
+class DriveRateLimited(RateLimited, DriveRetryableError):
     """A rate limit (or the daily upload cap) that outlived the client's retries."""
-
-    reason = "userRateLimitExceeded"
 
 
 @dataclass
@@ -321,7 +328,6 @@ class FakeDownloader:
         self.calls: list[str] = []
 
     def _up(self, call: str) -> None:
-        from workers.replicator.errors import TransientError
         if self.down:
             raise TransientError("downloader-sync unreachable")
         self.calls.append(call)

@@ -5,33 +5,10 @@ from __future__ import annotations
 import pytest
 import requests
 
+from tests.unit.fake_http import FakeResponse, FakeSession
 from workers.replicator.downloader_client import DownloaderSyncClient
 from workers.replicator.errors import PermanentError, TransientError
 from workers.replicator.model import Account
-
-
-class FakeResponse:
-    def __init__(self, status: int, body: object) -> None:
-        self.status_code = status
-        self._body = body
-        self.text = str(body)
-
-    def json(self) -> object:
-        return self._body
-
-
-class FakeSession(requests.Session):
-    def __init__(self, answers: list) -> None:
-        super().__init__()
-        self.answers = answers
-        self.sent: list[tuple] = []
-
-    def request(self, method, url, **kwargs):  # noqa: ANN001, ANN201
-        self.sent.append((method, url, kwargs))
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
 
 def client(*answers) -> tuple[DownloaderSyncClient, FakeSession]:

@@ -16,7 +16,7 @@ def record(file_id: str, status: str = "uploaded", **replicas: str) -> FileRecor
 
 
 def copy(drive_id: str, file_id: str | None) -> DriveFile:
-    return DriveFile(drive_id, "n", 3, "m", file_id)
+    return DriveFile(drive_id, "n", 3, "m", {"fileserver_id": file_id} if file_id else {})
 
 
 def test_converged_state_plans_nothing():

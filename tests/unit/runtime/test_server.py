@@ -216,8 +216,8 @@ def test_sigterm_lets_an_upload_in_flight_finish_then_exits_0(tmp_path):
     """The echo function behind nothing: SIGTERM 0.5 s into a 3 s upload; it completes."""
     port = free_port()
     env = {**os.environ, "write_timeout": "20s", "healthcheck_interval": "1s"}
-    proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve", "functions/echo",
-                             "--port", str(port)], cwd=REPO_ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "fileserver.runtime.serve",
+                             "bench/functions/echo", "--port", str(port)], cwd=REPO_ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=1).ok, 20)

@@ -9,10 +9,10 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from fileserver.contracts.jobs import job_body, message_id
 from fileserver.errors import BadRequest, ConfigError
 from fileserver.uploader import validation
 from fileserver.uploader.crypto import KeyCipher
-from fileserver.uploader.jobs import job_body, message_id
 from fileserver.uploader.streams import BLOCK, multipart_file, raw_blocks
 
 

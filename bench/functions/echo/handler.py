@@ -1,4 +1,8 @@
-"""echo: a trivial function for gateway tests and as the benchmarks' baseline.
+"""echo: the benchmarks' baseline and the local gateway tests' trivial function.
+
+Not a product function: it lives under ``bench/functions/`` (not ``functions/``), so
+``stack.yml`` does not deploy it and the local stack starts it only when asked for by name
+(``StackConfig(functions=["echo", ...])``; see ``devstack.config.function_dir``).
 
 Answers what it received: method, path, query, headers, and the body's size and sha256,
 reading the body as a stream (never whole in memory).

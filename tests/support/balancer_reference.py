@@ -1,8 +1,9 @@
-"""Which account serves the next download of a file: the policy in plain Python.
+"""Which account serves the next download of a file: the policy in plain Python (tests only).
 
-get-url runs the same policy inside PostgreSQL (``fs_get_url`` in migration 003, one round
-trip); this module is its readable reference, unit-tested directly, and
-``tests/integration/downloader/test_get_url_policy_sql.py`` checks that both always agree.
+get-url runs the policy inside PostgreSQL (``fs_get_url`` in migration 003, one round trip);
+no product code runs this module. It is the policy's readable reference, unit-tested
+directly (``tests/unit/downloader/test_balancer.py``), and
+``tests/integration/downloader/test_get_url_policy_sql.py`` checks that the SQL always agrees.
 
 Policy: rotate through the file's holders in account-id order, starting after the account
 chosen last for that file, and take the first one whose bytes handed out today are within
