@@ -186,7 +186,7 @@ class Reconciler:
                          todo)
         if todo.size():
             log.info("reconcile: %s", {k: len(v) for k, v in vars(todo).items() if v})
-        self._apply(todo, known)
+        self._apply(todo, known, catalogue)
         seconds = time.monotonic() - started
         self.metrics.reconcile_seconds.set(seconds)
         log.info("reconciliation pass: %.1f s, %d files, %d accounts, %d registry rows, "
@@ -235,7 +235,7 @@ class Reconciler:
         for status, count in counts.items():
             self.metrics.files_by_status.labels(status=status).set(count)
 
-    def _apply(self, todo: Plan, accounts: dict[str, Account]) -> None:
+    def _apply(self, todo: Plan, accounts: dict[str, Account], catalogue: Catalogue) -> None:
         for account_id in todo.remove_accounts:
             self._try("remove_account", self.handlers.account_removed, account_id)
         for file_id in todo.delete_files:
@@ -247,7 +247,8 @@ class Reconciler:
         for drive_id, account_id, file_id in todo.orphans:
             self._try("orphan", self._delete_orphan, drive_id, accounts[account_id], file_id)
         for file_id, account_id in todo.forget_replicas:
-            self._try("forget_replica", self.files.remove_replica, file_id, account_id)
+            self._try("forget_replica", self._forget, (file_id, account_id),
+                      catalogue[file_id].replicas[account_id])
         for file_id in todo.replicate:
             self._try("replicate", self.handlers.replicate, file_id)
 
@@ -281,6 +282,17 @@ class Reconciler:
                     and _registrable(Desired.of(record), key[1]):
                 return False
             self.downloader.delete_replica(*key)
+            return True
+
+    def _forget(self, key: Key, drive_id: str) -> bool:
+        """Re-check under the file's lock: forget the replica the listing missed only if the
+        record still names that copy (a job may have replaced it since the catalogue)."""
+        with self.handlers.locks.hold(key[0]):
+            record = self.files.get(key[0])
+            replica = record.replicas.get(key[1]) if record else None
+            if replica is None or replica.drive_file_id != drive_id:
+                return False
+            self.files.remove_replica(*key)
             return True
 
     def _delete_orphan(self, drive_id: str, account: Account, file_id: str) -> None:

@@ -131,3 +131,32 @@ def test_a_replica_replaced_between_the_two_reads_is_not_registered_back(world):
     assert todo.register == {("f1", "acc2"): old}  # planned from the older read, then skipped
     assert world.downloader.registry[("f1", "acc2")] == new[0]
     assert new[0] in world.cloud.files  # nor taken for a second copy and deleted
+
+
+def test_a_copy_replaced_before_the_listing_is_not_forgotten(world):
+    """A job replaces acc2's copy (new copy, store, old copy deleted) after the files were read:
+    the listing misses the old copy, and the pass must not forget the new replica."""
+    import io
+    world.files.add("f1", b"abc")
+    world.handlers.replicate("f1")
+    old = world.files.get("f1").replicas["acc2"].drive_file_id
+    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
+    read, new = world.downloader.replicas, []
+
+    def job_in_between(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not new:
+            new.append(drive.upload(io.BytesIO(b"abc"), 3, "n", "x", {"fileserver_id": "f1"})["id"])
+            world.files.set_replica("f1", "acc2", new[0])
+            world.downloader.put_replica("f1", "acc2", new[0], "u")
+            drive.delete(old)
+        return read(*args, **kwargs)
+
+    world.downloader.replicas = job_in_between
+    forgotten: list[tuple[str, str]] = []
+    remove = world.files.remove_replica
+    world.files.remove_replica = lambda *key: (forgotten.append(key), remove(*key))
+    todo = reconciler(world).run_once()
+    assert todo.forget_replicas == {("f1", "acc2")}  # planned from the older read, then skipped
+    assert forgotten == []  # (a later job would adopt the copy again: never forgotten at all)
+    assert world.files.get("f1").replicas["acc2"].drive_file_id == new[0]
+    assert [copy.id for copy in world.copies("acc2", "f1")] == new
