@@ -156,3 +156,11 @@ class DownloaderSyncClient:
             raise self.translate(SyncUnavailable(
                 f"{FUNCTION} answered replicas without an items list"))
         return [item for item in items if isinstance(item, dict)]
+
+    def replica_accounts(self) -> list[str]:
+        """``GET /replicas/accounts``: the account ids with live registry rows."""
+        items = self._call("GET", "/replicas/accounts").get("items")
+        if not isinstance(items, list):
+            raise self.translate(SyncUnavailable(
+                f"{FUNCTION} answered replica accounts without an items list"))
+        return [str(item) for item in items]

@@ -113,6 +113,11 @@ class RegistryRepository:
         """The same rows as ``replicas``, streamed in batches (200,000 rows stay cheap)."""
         return self.db.stream(REPLICAS_SQL, f=file_id, a=account_id)
 
+    def replica_accounts(self) -> list[str]:
+        """The accounts with live replicas (index ``replicas_account``), ordered."""
+        return [row["account_id"] for row in self.db.run(
+            "SELECT DISTINCT account_id FROM replicas WHERE NOT deleted ORDER BY account_id")]
+
 
 # A file and its live holders with today's usage, least loaded first: read only, books
 # nothing (the download redirector's duplicates, Metalink and HEAD). ``healthy``: the

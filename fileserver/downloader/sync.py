@@ -77,6 +77,11 @@ class SyncService:
         first = next(rows, None)  # a database outage surfaces here, before any byte is sent
         return _json_items(first, rows)
 
+    def replica_accounts(self) -> dict[str, Any]:
+        """``{"items": [account id, ...]}``: every account with live rows in the registry, so
+        that a paged reader (the reconciler) also finds rows of accounts it does not know."""
+        return {"items": self.registry.replica_accounts()}
+
 
 def _json_items(first: dict[str, Any] | None, rest: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield '{"items": ['

@@ -63,6 +63,14 @@ def list_replicas():
                     mimetype="application/json")
 
 
+@app.get("/replicas/accounts")
+@require_admin
+def list_replica_accounts():
+    """The account ids with live replicas: with ``GET /replicas?account_id=`` a reader pages
+    the registry one account at a time."""
+    return jsonify(sync_service().replica_accounts())
+
+
 @app.post("/links")
 @require_admin
 def post_link():

@@ -193,6 +193,9 @@ class DownloaderSync:
                  account_id: str | None = None) -> list[dict[str, Any]]:
         return self.client.replicas(file_id, account_id)
 
+    def replica_accounts(self) -> list[str]:
+        return self.client.replica_accounts()
+
 
 class DriveClients:
     """One DriveClient per (thread, account, account version): httplib2 is not thread-safe,

@@ -57,6 +57,9 @@ class ReplicatorMetrics:
             ["outcome"], registry=reg)
         self.repairs = Counter("fileserver_reconcile_repairs_total", "Drift repaired",
                                ["action"], registry=reg)
+        self.reconcile_seconds = Gauge("fileserver_reconcile_pass_seconds",
+                                       "Duration of the last completed reconciliation pass",
+                                       registry=reg)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

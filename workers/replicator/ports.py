@@ -80,6 +80,8 @@ class Downloader(Protocol):
     def delete_replica(self, file_id: str, account_id: str) -> None: ...
     def replicas(self, file_id: str | None = None,
                  account_id: str | None = None) -> list[dict[str, Any]]: ...
+    def replica_accounts(self) -> list[str]:
+        """The account ids that have live rows in the registry."""
 
 
 def drive_file(raw: Any) -> DriveFile:

@@ -32,3 +32,12 @@ def test_the_stream_holds_every_row_once_in_order_across_batches(db: Database) -
     assert json.loads("".join(sync.replicas("nope", None))) == {"items": []}
     with pytest.raises(BadRequest):
         sync.replicas("bad id!", None)
+
+
+def test_replica_accounts_are_those_with_live_rows(db: Database) -> None:
+    bulk_replicas(db, files=3, accounts=4)
+    registry, sync = RegistryRepository(db), SyncService(RegistryRepository(db))
+    for file_id in ("f0001", "f0002", "f0003"):  # every row of a004 gone: tombstones only
+        assert registry.delete_replica(file_id, "a004", 2)
+    assert sync.replica_accounts() == {"items": ["a001", "a002", "a003"]}
+    assert [r["file_id"] for r in registry.replicas(None, "a004")] == []

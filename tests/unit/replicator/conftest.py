@@ -362,7 +362,12 @@ class FakeDownloader:
     def replicas(self, file_id: str | None = None, account_id: str | None = None):
         self._up("replicas")
         return [{"file_id": f, "account_id": a, "drive_file_id": d}
-                for (f, a), d in self.registry.items()]
+                for (f, a), d in sorted(self.registry.items())
+                if file_id in (None, f) and account_id in (None, a)]
+
+    def replica_accounts(self) -> list[str]:
+        self._up("replica_accounts")
+        return sorted({a for _, a in self.registry})
 
 
 @dataclass

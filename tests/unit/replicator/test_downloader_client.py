@@ -50,3 +50,24 @@ def test_failures_are_classified(answer, error):
     sync, _ = client(answer)
     with pytest.raises(error):
         sync.replicas()
+
+
+def test_replica_accounts_reads_the_items_list():
+    sync, session = client(FakeResponse(200, {"items": ["a1", "a2"]}), FakeResponse(200, {}))
+    assert sync.replica_accounts() == ["a1", "a2"]
+    assert session.sent[0][:2] == ("GET", "http://gw/function/downloader-sync/replicas/accounts")
+    with pytest.raises(TransientError):
+        sync.replica_accounts()  # no items list
+
+
+def test_the_downloader_adapter_offers_every_call_of_the_port():
+    """The bootstrap wraps this client in ``adapters.DownloaderSync``: a port method missing
+    there fails only in a live pass (the reconciler's replica_accounts once did)."""
+    from workers.replicator.adapters import DownloaderSync
+    from workers.replicator.ports import Downloader
+
+    calls = {name for name in vars(Downloader) if not name.startswith("_")}
+    assert "replica_accounts" in calls
+    assert {name for name in calls if not callable(getattr(DownloaderSync, name, None))} == set()
+    assert {name for name in calls if not callable(getattr(DownloaderSyncClient, name, None))} \
+        == set()

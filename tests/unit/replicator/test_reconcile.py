@@ -75,6 +75,7 @@ def test_run_repairs_lost_copies_registry_and_orphans(world):
     assert ("ghost", "acc1") not in world.downloader.registry
     assert reconciler(world).run_once().size() == 0
     assert world.metrics.files_by_status.labels(status="uploaded")._value.get() == 2
+    assert world.metrics.reconcile_seconds._value.get() > 0
 
 
 def test_run_finishes_an_interrupted_delete_and_account_removal(world):
@@ -85,3 +86,77 @@ def test_run_finishes_an_interrupted_delete_and_account_removal(world):
     reconciler(world).run_once()
     assert world.cloud.files == {} and world.files.records == {}
     assert world.accounts.get("acc4") is None and world.downloader.registry == {}
+
+
+def test_a_replica_registered_between_the_two_reads_stays_registered(world):
+    """The pass reads the files, then the registry: a job that sets a replica in the store and
+    registers it in between (injected here, no timing) must not see it unregistered."""
+    world.files.add("f1", b"abc")  # replicating, no replica yet: its job runs mid-pass
+    read, delete = world.downloader.replicas, world.downloader.delete_replica
+    deleted: list[tuple[str, str]] = []
+
+    def job_in_between(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not world.files.get("f1").replicas:
+            world.handlers.replicate("f1")
+        return read(*args, **kwargs)
+
+    world.downloader.replicas = job_in_between
+    world.downloader.delete_replica = lambda *key: (deleted.append(key), delete(*key))
+    reconciler(world).run_once()
+    assert deleted == []
+    for acc in world.accounts.list_all():
+        [one] = world.copies(acc.id, "f1")
+        assert world.downloader.registry[("f1", acc.id)] == one.id
+
+
+def test_a_replica_replaced_between_the_two_reads_is_not_registered_back(world):
+    """The converse: the files are read with one copy on acc2, a job replaces it (store, then
+    registry) before the registry is read; the pass must not register the old copy again."""
+    import io
+    world.files.add("f1", b"abc")
+    world.handlers.replicate("f1")
+    old = world.downloader.registry.pop(("f1", "acc2"))  # drift: the pass plans to register
+    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
+    read, new = world.downloader.replicas, []
+
+    def job_in_between(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not new:
+            new.append(drive.upload(io.BytesIO(b"abc"), 3, "n", "x", {"fileserver_id": "f1"})["id"])
+            world.files.set_replica("f1", "acc2", new[0])
+            world.downloader.put_replica("f1", "acc2", new[0], "u")
+        return read(*args, **kwargs)
+
+    world.downloader.replicas = job_in_between
+    todo = reconciler(world).run_once()
+    assert todo.register == {("f1", "acc2"): old}  # planned from the older read, then skipped
+    assert world.downloader.registry[("f1", "acc2")] == new[0]
+    assert new[0] in world.cloud.files  # nor taken for a second copy and deleted
+
+
+def test_a_copy_replaced_before_the_listing_is_not_forgotten(world):
+    """A job replaces acc2's copy (new copy, store, old copy deleted) after the files were read:
+    the listing misses the old copy, and the pass must not forget the new replica."""
+    import io
+    world.files.add("f1", b"abc")
+    world.handlers.replicate("f1")
+    old = world.files.get("f1").replicas["acc2"].drive_file_id
+    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
+    read, new = world.downloader.replicas, []
+
+    def job_in_between(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if not new:
+            new.append(drive.upload(io.BytesIO(b"abc"), 3, "n", "x", {"fileserver_id": "f1"})["id"])
+            world.files.set_replica("f1", "acc2", new[0])
+            world.downloader.put_replica("f1", "acc2", new[0], "u")
+            drive.delete(old)
+        return read(*args, **kwargs)
+
+    world.downloader.replicas = job_in_between
+    forgotten: list[tuple[str, str]] = []
+    remove = world.files.remove_replica
+    world.files.remove_replica = lambda *key: (forgotten.append(key), remove(*key))
+    todo = reconciler(world).run_once()
+    assert todo.forget_replicas == {("f1", "acc2")}  # planned from the older read, then skipped
+    assert forgotten == []  # (a later job would adopt the copy again: never forgotten at all)
+    assert world.files.get("f1").replicas["acc2"].drive_file_id == new[0]
+    assert [copy.id for copy in world.copies("acc2", "f1")] == new
