@@ -136,4 +136,4 @@ def test_the_gateway_serves_the_document(api):
     assert answer.headers["Content-Type"] == "application/yaml"
     assert answer.content == DOCUMENT.read_bytes()
     served = schemathesis.openapi.from_url(api.url("/openapi.yaml"))
-    assert len(list(served.get_all_operations())) == len(documented_operations()) == 31
+    assert len(list(served.get_all_operations())) == len(documented_operations()) == 32
