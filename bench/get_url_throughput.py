@@ -139,7 +139,13 @@ def random_client(rng: random.Random) -> dict[str, str]:
 def worker(port: int, paths: list[str], clients: int, seconds: float,
            interval: float, forwarded: bool = False) -> tuple[list[float], int]:
     """One load process: ``clients`` threads, each on its own keep-alive connection."""
-    deadline = time.monotonic() + seconds
+    return run_clients(port, paths, clients, time.monotonic() + seconds, interval, forwarded)
+
+
+def run_clients(port: int, paths: list[str], clients: int, deadline: float,
+                interval: float = 0.0, forwarded: bool = False) -> tuple[list[float], int]:
+    """``clients`` threads running ``client_loop`` until ``deadline`` (``time.monotonic``):
+    the latencies of their requests and how many failed."""
     latencies: list[float] = []
     errors: list[int] = []
     threads = [threading.Thread(target=client_loop, args=(port, paths, deadline, latencies,

@@ -26,7 +26,6 @@ import argparse
 import multiprocessing
 import os
 import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,8 @@ import psutil
 from bench.get_url_throughput import (
     FILES,
     WORKER_PROCESSES,
-    client_loop,
     run_cleaning_up,
+    run_clients,
     start_function,
     start_gateway,
     start_seeded_servers,
@@ -66,16 +65,7 @@ def timed_worker(port: int, paths: list[str], clients: int, start: float,
     """One load process: ``clients`` keep-alive clients from ``start`` (``time.monotonic``,
     the same clock in every process) for ``seconds``."""
     time.sleep(max(0.0, start - time.monotonic()))
-    latencies: list[float] = []
-    errors: list[int] = []
-    threads = [threading.Thread(target=client_loop,
-                                args=(port, paths, start + seconds, latencies, errors))
-               for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, len(errors)
+    return run_clients(port, paths, clients, start + seconds)
 
 
 class LoadPool:
