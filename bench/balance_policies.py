@@ -15,7 +15,10 @@ random, every account at 0 bytes first. Policies:
   locked by K-1 concurrent calls (SKIP LOCKED) can do;
 - ``best-fit``: the fullest holder that stays under the current maximum, else the least
   loaded (fills the gaps below the top).
-Prints the spread per policy and seed, the baseline (``rotation``) first.
+Prints the spread per policy and seed, the baseline (``rotation``) first, then the floor
+that no policy can beat (``floor_gap``): whatever the choices, even made knowing every call
+in advance, the max - min after one of the last ``--window`` calls is at least that, and the
+spread at least 1 + that / the mean bytes per account.
 """
 
 from __future__ import annotations
@@ -90,10 +93,47 @@ def spread(policy: Policy, calls: list[tuple[int, int]]) -> tuple[float, int]:
     return max(loads.values()) / min(loads.values()), max(loads.values()) - min(loads.values())
 
 
+def forced_gap(sizes: list[int], gap: float, accounts: int) -> float:
+    """The largest sum of (size - gap) over at most accounts - 1 consecutive calls, each
+    larger than gap.
+
+    If max - min stays <= gap before and after each of these calls, this sum is <= gap: a
+    call larger than gap can only go to the one least-loaded account, and only if the
+    next-least-loaded is (size - gap) above it (else max - min > gap after it); the account
+    then tops all the others. Nothing else moves during the run, so before it the k+1
+    least-loaded accounts sat (size_1 - gap) + ... + (size_k - gap) apart, which max - min
+    <= gap must cover (k + 1 accounts must exist).
+    """
+    worst = 0.0
+    run: list[float] = []
+    for size in sizes:
+        kept = run[max(0, len(run) - (accounts - 2)):]  # with this call, accounts - 1 at most
+        run = [*kept, size - gap] if size > gap and accounts > 1 else []
+        worst = max(worst, sum(run))
+    return worst
+
+
+def floor_gap(sizes: list[int], window: int, accounts: int) -> float:
+    """The least max - min that any assignment to ``accounts`` accounts can keep before and
+    after each of the last ``window`` calls: the smallest gap that ``forced_gap`` does not
+    exceed (to 1 kB)."""
+    last = sizes[-window:]
+    low, high = 0.0, float(max(last))
+    while high - low > 1_000:
+        middle = (low + high) / 2
+        if forced_gap(last, middle, accounts) <= middle:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="16,1,2,3,4,5,6")
     parser.add_argument("--calls", type=int, default=4000)
+    parser.add_argument("--window", type=int, default=10,
+                        help="the floor holds at some count among the last WINDOW calls")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s]
     print(f"{'policy':<14}" + "".join(f"{'seed ' + str(s):>18}" for s in seeds))
@@ -103,6 +143,14 @@ def main() -> None:
             ratio, gap = spread(policy, workload(seed, args.calls))
             cells.append(f"{ratio:.3f} ({gap / MB:4.1f} MB)")
         print(f"{name:<14}" + "".join(f"{cell:>18}" for cell in cells), flush=True)
+    cells = []
+    for seed in seeds:
+        sizes = [size for _, size in workload(seed, args.calls)]
+        gap = floor_gap(sizes, args.window, len(ACCOUNTS))
+        cells.append(f">={1 + gap / (sum(sizes) / len(ACCOUNTS)):.3f} ({gap / MB:4.1f} MB)")
+    print(f"{'floor, any':<14}" + "".join(f"{cell:>18}" for cell in cells))
+    print(f"floor, any: no choice of accounts, even knowing every call, keeps max - min below"
+          f" this after each of the last {args.window} of {args.calls:,} calls")
 
 
 if __name__ == "__main__":
