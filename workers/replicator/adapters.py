@@ -198,21 +198,29 @@ class DownloaderSync:
 
 
 class DriveClients:
-    """One DriveClient per (thread, account, account version): httplib2 is not thread-safe,
-    and a new version may carry a new key. Keys are read from the repository, never logged;
-    reading one and checking it (``DriveClient`` refreshes the token) are translated too."""
+    """One DriveClient per (account, account version), shared by every thread: a client
+    sends over the process's one HTTP pool with its account's one credential
+    (``fileserver.drive.transport``), and a new version may carry a new key. Each key is
+    read from the repository once per version, never logged; reading one and checking it
+    (``DriveClient`` refreshes the token) are translated too."""
 
     def __init__(self, accounts: AccountRepository, api_root: str | None, **options: Any) -> None:
         self.accounts = accounts
         self.api_root = api_root
         self.options = options
-        self._local = threading.local()
+        self._cache: dict[tuple[str, int], DriveAccount] = {}
+        self._lock = threading.Lock()
 
     def for_account(self, account: Account) -> DriveAccount:
-        cache: dict[tuple[str, int], DriveAccount] = self._local.__dict__.setdefault("cache", {})
         key = (account.id, account.version)
-        if key not in cache:
-            with translated():
-                cache[key] = DriveAccount(DriveClient(self.accounts.get_key(account.id),
-                                                      self.api_root, **self.options))
-        return cache[key]
+        with self._lock:
+            found = self._cache.get(key)
+        if found is not None:
+            return found
+        with translated():  # outside the lock: a slow key read holds back no other account
+            built = DriveAccount(DriveClient(self.accounts.get_key(account.id), self.api_root,
+                                             **self.options))
+        with self._lock:
+            for old in [k for k in self._cache if k[0] == account.id and k != key]:
+                del self._cache[old]  # an older version's key is not used again
+            return self._cache.setdefault(key, built)
