@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,10 +16,45 @@ class StartError(RuntimeError):
     """A component did not become ready; the message carries the tail of its log."""
 
 
+_handed_out: set[int] = set()
+_PORTS_FROM = 20000  # above the stack's default ports (18100-19090, docs/CONTRACTS.md)
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections (32768 if unknown)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
+    """A loopback port nothing listens on, for a server about to be started.
+
+    Drawn at random below the kernel's range for outgoing connections (a port the kernel
+    lends as the source of some connection until the server binds it is a rare but real
+    collision), never the same twice in one process; it is free when it binds. Where that
+    range leaves no room above the stack's default ports, the kernel picks one.
+    """
+    low = _ephemeral_low()
+    if low - _PORTS_FROM >= 1000:
+        rng = random.Random()
+        for _ in range(200):
+            port = rng.randrange(_PORTS_FROM, low)
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port = sock.getsockname()[1]
+    _handed_out.add(port)
+    return port
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
