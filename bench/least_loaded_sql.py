@@ -1,12 +1,13 @@
 """The least-loaded choice's cost inside PostgreSQL: ``fs_get_url`` as migration 010 defined
 it (rotation within one file size of the least loaded) next to migration 011's (least
-loaded, usage row locked FOR UPDATE SKIP LOCKED), no HTTP, in the same run.
+loaded, usage row locked FOR UPDATE SKIP LOCKED) and 012's (the same choice, each attempt on
+a usage row in a subtransaction so that no call waits holding one), no HTTP, in the same run.
 
     python -m bench.least_loaded_sql [--rounds 3] [--calls 1000]
 
 Starts its own PostgreSQL in a temporary directory, seeds get_url_throughput's 10 accounts and
 50 files plus one file held by 200 accounts, then, per round, installs 010's function body,
-then 011's (``CREATE OR REPLACE``, so the two alternate on the same data), and times with
+then 011's, then 012's (``CREATE OR REPLACE``, alternating on the same data), and times with
 each: ``--calls`` sequential calls over the 50 files on one connection (``seq 10``), 8
 connections at once over the 50 files, ``--calls`` / 3 each (``conc 8``: different files
 competing for the same accounts' usage rows), and ``--calls`` / 2 sequential calls of the
@@ -36,10 +37,10 @@ DAY = "2026-12-01"
 CALL = "SELECT outcome FROM fs_get_url(%s, %s, %s, '2026-12-01T00:00:00.000Z')"
 
 
-def function_body(migration: str) -> str:
-    """The ``CREATE OR REPLACE FUNCTION fs_get_url`` statement of ``migration``."""
+def function_body(migration: str, function: str = "fs_get_url") -> str:
+    """The ``CREATE OR REPLACE FUNCTION`` statement of ``function`` in ``migration``."""
     text = (MIGRATIONS_DIR / migration).read_text()
-    start = text.index("CREATE OR REPLACE FUNCTION fs_get_url(")
+    start = text.index(f"CREATE OR REPLACE FUNCTION {function}(")
     return text[start:text.index("$$;", start) + 3]
 
 
@@ -89,8 +90,10 @@ def run(args: argparse.Namespace, base: Path) -> None:
         admin.autocommit = True
         kinds = {"seq 10": (FILES, args.calls, 1), "conc 8": (FILES, args.calls // 3, 8),
                  "seq 200": (["wide"], args.calls // 2, 1)}
-        bodies = {"010": function_body("010_replica_health.sql"),
-                  "011": function_body("011_least_loaded_get_url.sql")}
+        bodies = {"010": function_body("010_replica_health.sql"),  # 012 dropped 011's helper:
+                  "011": function_body("011_least_loaded_get_url.sql", "fs_least_loaded")
+                  + "\n" + function_body("011_least_loaded_get_url.sql"),
+                  "012": function_body("012_get_url_waits_holding_nothing.sql")}
         got: dict[tuple[str, str], list[float]] = {}
         for _ in range(args.rounds):
             for name, body in bodies.items():

@@ -1,6 +1,6 @@
 """Which account serves the next download of a file: the policy in plain Python (tests only).
 
-get-url runs the policy inside PostgreSQL (``fs_get_url``, latest in migration 011, one round
+get-url runs the policy inside PostgreSQL (``fs_get_url``, latest in migration 012, one round
 trip); no product code runs this module. It is the policy's readable reference, unit-tested
 directly (``tests/unit/downloader/test_balancer.py``), and
 ``tests/integration/downloader/test_get_url_policy_sql.py`` checks that the SQL always agrees.

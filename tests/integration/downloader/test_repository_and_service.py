@@ -111,7 +111,7 @@ def test_concurrent_calls_for_many_files_never_pass_the_limit_nor_lose_a_booking
         db: Database) -> None:
     """Different files run in parallel and would all pick the same least-loaded account:
     they pass over its locked usage row (SKIP LOCKED) or, with every row locked, wait and
-    recheck the limit (migration 011)."""
+    recheck the limit (migrations 011, 012)."""
     seed(db, 3, {f"f{i}": 100 for i in range(6)}, limit=1000)  # room for exactly 30 URLs
     service = DownloadService(db, clock=lambda: NOW)
 
