@@ -29,12 +29,13 @@ from fileserver.downloader.repository import OutboxRepository
 
 log = logging.getLogger("fileserver.downloader.outbox")
 BATCH = 500  # ~100 KB of JSON: far below the gateway's ~1 MB async payload limit
+RESEND_AFTER = 300.0  # s: a batch sent and not ingested by then is sent again
 
 
 class OutboxRelay:
     def __init__(self, db: Database, gateway_url: str, timeout: float = 5.0,
                  idle_seconds: float = 1.0, max_backoff: float = 30.0,
-                 resend_after: float = 300.0) -> None:
+                 resend_after: float = RESEND_AFTER) -> None:
         if resend_after <= 2 * timeout:  # a POST (connect + read) ends before a resend
             raise ValueError("resend_after must be longer than twice the POST timeout")
         self.db = db
