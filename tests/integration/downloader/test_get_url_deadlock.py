@@ -1,4 +1,9 @@
-"""get-url never deadlocks when concurrent calls for different files fill the same accounts.
+"""Concurrent get-url calls for different files never pass a limit, never lose a booking and
+never deadlock while they fill the same accounts.
+
+Calls for different files run in parallel and would all pick the same least-loaded account:
+they pass over its locked usage row (SKIP LOCKED) or, with every row locked or full, wait
+for each row in turn and recheck the limit (migrations 011, 012).
 
 Migration 011's function failed here with "deadlock detected" in 12 of 40 runs: a usage row
 locked and then found full on PostgreSQL's recheck stayed locked while the call waited for

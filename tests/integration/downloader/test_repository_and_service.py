@@ -107,27 +107,6 @@ def test_concurrent_reservations_never_pass_the_limit(db: Database) -> None:
     assert unsent(db) == 30
 
 
-def test_concurrent_calls_for_many_files_never_pass_the_limit_nor_lose_a_booking(
-        db: Database) -> None:
-    """Different files run in parallel and would all pick the same least-loaded account:
-    they pass over its locked usage row (SKIP LOCKED) or, with every row locked, wait and
-    recheck the limit (migrations 011, 012)."""
-    seed(db, 3, {f"f{i}": 100 for i in range(6)}, limit=1000)  # room for exactly 30 URLs
-    service = DownloadService(db, clock=lambda: NOW)
-
-    def attempt(n: int) -> str:
-        try:
-            return service.get_url(f"f{n % 6}")["account_id"]
-        except ServiceUnavailable:
-            return "full"
-
-    with ThreadPoolExecutor(12) as pool:
-        results = list(pool.map(attempt, range(45)))
-    assert results.count("full") == 15
-    assert bytes_today(db, NOW.date()) == {"acc0": 1000, "acc1": 1000, "acc2": 1000}
-    assert unsent(db) == 30
-
-
 def test_outbox_relay_keeps_events_until_stats_ingest_records_them(db: Database,
                                                                     async_gateway) -> None:
     seed(db, 2, {"f1": 10})
