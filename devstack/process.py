@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 
@@ -20,6 +21,7 @@ _handed_out: set[int] = set()
 _PORTS_FROM = 20000  # above the stack's default ports (18100-19090, docs/CONTRACTS.md)
 
 
+@cache
 def _ephemeral_low() -> int:
     """The first port of the kernel's range for outgoing connections (32768 if unknown)."""
     try:
@@ -38,9 +40,8 @@ def free_port() -> int:
     """
     low = _ephemeral_low()
     if low - _PORTS_FROM >= 1000:
-        rng = random.Random()
         for _ in range(200):
-            port = rng.randrange(_PORTS_FROM, low)
+            port = random.randrange(_PORTS_FROM, low)
             if port in _handed_out:
                 continue
             with socket.socket() as sock:
