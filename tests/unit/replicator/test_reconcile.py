@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from workers.replicator.model import Account, DriveFile, FileRecord, Replica
 from workers.replicator.reconcile import Reconciler, plan
 
@@ -62,7 +64,6 @@ def test_run_repairs_lost_copies_registry_and_orphans(world):
     del world.cloud.files[lost]
     world.downloader.registry.pop(("f1", "acc3"))
     world.downloader.registry[("ghost", "acc1")] = "dX"
-    import io
     drive = world.replicator.drives.for_account(world.accounts.get("acc4"))
     orphan = drive.upload(io.BytesIO(b"o"), 1, "o", "x", {"fileserver_id": "purged"})["id"]
     reconciler(world).run_once()
@@ -109,24 +110,34 @@ def test_a_replica_registered_between_the_two_reads_stays_registered(world):
         assert world.downloader.registry[("f1", acc.id)] == one.id
 
 
-def test_a_replica_replaced_between_the_two_reads_is_not_registered_back(world):
-    """The converse: the files are read with one copy on acc2, a job replaces it (store, then
-    registry) before the registry is read; the pass must not register the old copy again."""
-    import io
-    world.files.add("f1", b"abc")
-    world.handlers.replicate("f1")
-    old = world.downloader.registry.pop(("f1", "acc2"))  # drift: the pass plans to register
-    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
+def replace_copy_while_the_registry_is_read(world, account_id: str,
+                                           delete_old: str | None = None) -> list[str]:
+    """Make the pass's next registry read first run a job that replaces ``account_id``'s copy
+    of f1: a new copy, set in the store and registered, then ``delete_old`` deleted from
+    Drive. Returns the list that then holds the new copy's id."""
+    drive = world.replicator.drives.for_account(world.accounts.get(account_id))
     read, new = world.downloader.replicas, []
 
     def job_in_between(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         if not new:
             new.append(drive.upload(io.BytesIO(b"abc"), 3, "n", "x", {"fileserver_id": "f1"})["id"])
-            world.files.set_replica("f1", "acc2", new[0])
-            world.downloader.put_replica("f1", "acc2", new[0], "u")
+            world.files.set_replica("f1", account_id, new[0])
+            world.downloader.put_replica("f1", account_id, new[0], "u")
+            if delete_old is not None:
+                drive.delete(delete_old)
         return read(*args, **kwargs)
 
     world.downloader.replicas = job_in_between
+    return new
+
+
+def test_a_replica_replaced_between_the_two_reads_is_not_registered_back(world):
+    """The converse: the files are read with one copy on acc2, a job replaces it (store, then
+    registry) before the registry is read; the pass must not register the old copy again."""
+    world.files.add("f1", b"abc")
+    world.handlers.replicate("f1")
+    old = world.downloader.registry.pop(("f1", "acc2"))  # drift: the pass plans to register
+    new = replace_copy_while_the_registry_is_read(world, "acc2")
     todo = reconciler(world).run_once()
     assert todo.register == {("f1", "acc2"): old}  # planned from the older read, then skipped
     assert world.downloader.registry[("f1", "acc2")] == new[0]
@@ -136,22 +147,10 @@ def test_a_replica_replaced_between_the_two_reads_is_not_registered_back(world):
 def test_a_copy_replaced_before_the_listing_is_not_forgotten(world):
     """A job replaces acc2's copy (new copy, store, old copy deleted) after the files were read:
     the listing misses the old copy, and the pass must not forget the new replica."""
-    import io
     world.files.add("f1", b"abc")
     world.handlers.replicate("f1")
     old = world.files.get("f1").replicas["acc2"].drive_file_id
-    drive = world.replicator.drives.for_account(world.accounts.get("acc2"))
-    read, new = world.downloader.replicas, []
-
-    def job_in_between(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        if not new:
-            new.append(drive.upload(io.BytesIO(b"abc"), 3, "n", "x", {"fileserver_id": "f1"})["id"])
-            world.files.set_replica("f1", "acc2", new[0])
-            world.downloader.put_replica("f1", "acc2", new[0], "u")
-            drive.delete(old)
-        return read(*args, **kwargs)
-
-    world.downloader.replicas = job_in_between
+    new = replace_copy_while_the_registry_is_read(world, "acc2", delete_old=old)
     forgotten: list[tuple[str, str]] = []
     remove = world.files.remove_replica
     world.files.remove_replica = lambda *key: (forgotten.append(key), remove(*key))

@@ -40,18 +40,24 @@ def test_retried_job_creates_no_second_copy(world):
     assert len(world.cloud.files) == 4
 
 
-def test_crash_after_drive_copy_before_bookkeeping_adopts_the_copy(world):
-    world.files.add("f1", b"payload")
+def crash_after_the_copy_to(world, file_id: str, account_id: str) -> None:
+    """Replicate ``file_id`` until the worker dies right after Drive copied it to
+    ``account_id``, before the store recorded that copy."""
 
-    def crash(file_id, account_id):
-        if account_id == "acc3":
+    def crash(crashed_file_id, crashed_account_id):
+        if crashed_account_id == account_id:
             world.files.after_set_replica = None
             raise ConnectionError("worker died")
 
     world.files.after_set_replica = crash
     with pytest.raises(ConnectionError):
-        world.replicator.replicate("f1")
-    world.files.remove_replica("f1", "acc3")  # the store never recorded it
+        world.replicator.replicate(file_id)
+    world.files.remove_replica(file_id, account_id)  # the store never recorded it
+
+
+def test_crash_after_drive_copy_before_bookkeeping_adopts_the_copy(world):
+    world.files.add("f1", b"payload")
+    crash_after_the_copy_to(world, "f1", "acc3")
     world.replicator.replicate("f1")
     assert_fully_replicated(world, "f1")
     assert world.cloud.uploaded_bytes == len(b"payload")
@@ -231,16 +237,7 @@ def test_a_first_attempt_lists_nothing_a_retry_lists_what_was_claimed(world):
 def test_crash_after_the_copy_with_claims_adopts_it_and_lists_only_the_claimed(world):
     with_attempts(world)
     world.files.add("f1", b"payload")
-
-    def crash(file_id, account_id):
-        if account_id == "acc3":
-            world.files.after_set_replica = None
-            raise ConnectionError("worker died")
-
-    world.files.after_set_replica = crash
-    with pytest.raises(ConnectionError):
-        world.replicator.replicate("f1")
-    world.files.remove_replica("f1", "acc3")  # the store never recorded it
+    crash_after_the_copy_to(world, "f1", "acc3")
     with_attempts(world, world.replicator.attempts)  # a new process, the same record
     world.replicator.replicate("f1")
     assert_fully_replicated(world, "f1")  # one copy each: acc3's was adopted
