@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,18 +17,22 @@ import pytest
 import requests
 
 from devstack.process import StartError, wait_until
+from devstack.stack import LocalStack
 from fileserver.downloader.outbox import RESEND_AFTER
+from tests.conftest import own_stack
 
 ROOT = Path(__file__).resolve().parents[3]
 SIZE = 1_000_000
 
 
 @pytest.fixture(scope="module")
-def stack(request: pytest.FixtureRequest):
-    try:
-        return request.getfixturevalue("live_stack")
-    except pytest.FixtureLookupError:
-        pytest.skip("no live_stack fixture yet (tests/conftest.py)")
+def stack() -> Iterator[LocalStack]:
+    """A stack of its own, without the replicator: the tests seed the Downloader directly,
+    as the replicator would, with accounts and a file the Uploader's store does not know, so
+    a running replicator's reconciliation pass would rightly unregister them mid-test (it
+    did, once a pass began while get-url was being called)."""
+    with own_stack("stats", workers=False) as started:
+        yield started
 
 
 def seed(gateway: str, headers: dict[str, str], accounts: int) -> tuple[str, list[str]]:
